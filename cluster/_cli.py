@@ -1,0 +1,32 @@
+"""The ``sweep`` command line: parse, build config objects, call a package, print.
+
+Heavy imports (TensorFlow, Ray) happen inside commands so ``sweep --help`` is instant.
+"""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from ._predict_cmd import predict
+from ._train_cmd import train
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="sweep")
+def main() -> None:
+    """Distributed hyperparameter search for Keras LSTM sentiment models.
+
+    \b
+    Quick start (one training run, no cluster):
+      sweep train --data aclImdb_v1.tar.gz --output model/
+      sweep predict model/ "An absolute masterpiece, I loved every minute"
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+main.add_command(train)
+main.add_command(predict)
+
+__all__ = ["main"]

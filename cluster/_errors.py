@@ -1,0 +1,46 @@
+"""Mapping of the packages' exceptions to CLI exit codes (0 ok, 1 work failed, 2 bad input)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+
+class BadInput(click.ClickException):
+    """Bad usage or bad input: printed as one line, exit code 2."""
+
+    exit_code = 2
+
+
+class WorkFailed(click.ClickException):
+    """The work itself failed: printed as one line, exit code 1."""
+
+    exit_code = 1
+
+
+def _input_errors() -> tuple[type[BaseException], ...]:
+    from data import DataError
+    from model import ConfigError, ModelFileError
+    from search import SpecError
+
+    return DataError, ConfigError, ModelFileError, SpecError
+
+
+def cli_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn known exceptions into one-line messages with the right exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except click.ClickException:
+            raise
+        except _input_errors() as exc:
+            raise BadInput(str(exc)) from exc
+        except KeyboardInterrupt:
+            raise WorkFailed("interrupted") from None
+
+    return wrapper

@@ -1,0 +1,129 @@
+"""``sweep train``: one training run from a spec file and/or flags, no Ray, no Redis."""
+
+from __future__ import annotations
+
+import click
+
+from ._errors import cli_errors
+from ._options import data_option, echo_json, output_options
+
+
+@click.command()
+@click.argument("spec", required=False, type=click.Path(dir_okay=False))
+@data_option
+@click.option(
+    "--max-reviews",
+    type=int,
+    help="Use at most N train and N test reviews "
+    "(stratified sample) for a quick run. Overrides data.max_reviews.",
+)
+@click.option(
+    "--architecture",
+    type=click.Choice(["lstm", "stacked_lstm", "bilstm", "conv_lstm"]),
+    help="Overrides model.architecture (default lstm).",
+)
+@click.option("--vocab-size", type=int, help="Overrides model.vocab_size (default 20000).")
+@click.option("--sequence-length", type=int, help="Overrides model.sequence_length (default 200).")
+@click.option("--embedding-dim", type=int, help="Overrides model.embedding_dim (default 128).")
+@click.option("--units", type=int, help="Overrides model.units (default 64).")
+@click.option("--layers", type=int, help="Overrides model.layers (default 1).")
+@click.option("--dropout", type=float, help="Overrides model.dropout (default 0.2).")
+@click.option(
+    "--pooling",
+    type=click.Choice(["last", "max", "mean"]),
+    help="bilstm pooling over time. Overrides model.pooling.",
+)
+@click.option(
+    "--optimizer",
+    type=click.Choice(["adam", "rmsprop", "adamw"]),
+    help="Overrides train.optimizer (default adam).",
+)
+@click.option("--learning-rate", type=float, help="Overrides train.learning_rate (default 1e-3).")
+@click.option("--batch-size", type=int, help="Overrides train.batch_size (default 128).")
+@click.option("--epochs", type=int, help="Overrides train.epochs (default 3).")
+@click.option("--seed", type=int, help="Overrides train.seed and data.seed (default 0).")
+@click.option(
+    "--output",
+    "-o",
+    default="artifacts/model",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Export folder for the trained model.",
+)
+@output_options
+@cli_errors
+def train(
+    spec,
+    data_source,
+    max_reviews,
+    architecture,
+    vocab_size,
+    sequence_length,
+    embedding_dim,
+    units,
+    layers,
+    dropout,
+    pooling,
+    optimizer,
+    learning_rate,
+    batch_size,
+    epochs,
+    seed,
+    output,
+    quiet,
+    as_json,
+):
+    """Train one model (no Ray, no Redis), evaluate it on test and export it.
+
+    SPEC is an optional YAML file with `data:`, `model:` and `train:` sections (see
+    examples/train.yaml); flags override it.
+
+    \b
+    Example:
+      sweep train --data ../shared/data/imdb/aclImdb_v1.tar.gz --epochs 3 -o model/
+    """
+    from search import TrainSpec, load_yaml, override, parse_train_spec, run_training
+
+    parsed = parse_train_spec(load_yaml(spec)) if spec else TrainSpec()
+    parsed = override(parsed, "data", source=data_source, max_reviews=max_reviews, seed=seed)
+    parsed = override(
+        parsed,
+        "model",
+        architecture=architecture,
+        vocab_size=vocab_size,
+        sequence_length=sequence_length,
+        embedding_dim=embedding_dim,
+        units=units,
+        layers=layers,
+        dropout=dropout,
+        pooling=pooling,
+    )
+    parsed = override(
+        parsed,
+        "train",
+        optimizer=optimizer,
+        learning_rate=learning_rate,
+        batch_size=batch_size,
+        epochs=epochs,
+        seed=seed,
+    )
+
+    def show(r):
+        if not quiet and not as_json:
+            click.echo(
+                f"epoch {r.epoch}/{parsed.train.epochs}  loss {r.loss:.4f}  "
+                f"acc {r.accuracy:.4f}  val_loss {r.val_loss:.4f}  "
+                f"val_acc {r.val_accuracy:.4f}  lr {r.learning_rate:.2g}  {r.seconds:.0f}s"
+            )
+
+    outcome = run_training(parsed, output, on_epoch=show, progress=not quiet and not as_json)
+    t = outcome.test
+    if as_json:
+        echo_json(
+            {"export": str(outcome.export_dir), "test": t.to_dict(), "epochs": len(outcome.history)}
+        )
+    else:
+        click.echo(
+            f"test accuracy {t.accuracy:.4f}  F1 {t.f1:.4f}  ROC AUC {t.roc_auc:.4f}  (n={t.n})"
+        )
+        click.echo(f"model exported to {outcome.export_dir}")

@@ -1,0 +1,55 @@
+"""IMDB and user data: locate/download, parse, validate, cache, split, vectorize.
+
+No Keras model code and no Ray or Redis here.
+"""
+
+from ._clean import CleanConfig, clean_text, tokenize
+from ._csv import CsvOptions
+from ._dataset import (
+    DEFAULT_SOURCE,
+    Dataset,
+    default_cache_dir,
+    load_dataset,
+    split_validation,
+    stratified_split,
+)
+from ._download import IMDB_CHECKSUMS, IMDB_URL, download, file_digests
+from ._errors import DataError
+from ._prepare import DataConfig, Splits, Vectorized, prepare_splits, vectorize_splits
+from ._vectorize import (
+    OOV_ID,
+    PAD_ID,
+    Vocabulary,
+    build_vocabulary,
+    sequence_view,
+    vectorize,
+)
+
+__all__ = [
+    "DEFAULT_SOURCE",
+    "IMDB_CHECKSUMS",
+    "IMDB_URL",
+    "OOV_ID",
+    "PAD_ID",
+    "CleanConfig",
+    "CsvOptions",
+    "DataConfig",
+    "DataError",
+    "Dataset",
+    "Splits",
+    "Vectorized",
+    "Vocabulary",
+    "build_vocabulary",
+    "clean_text",
+    "default_cache_dir",
+    "download",
+    "file_digests",
+    "load_dataset",
+    "prepare_splits",
+    "sequence_view",
+    "split_validation",
+    "stratified_split",
+    "tokenize",
+    "vectorize",
+    "vectorize_splits",
+]

@@ -1,0 +1,198 @@
+"""``load_dataset``: resolve a source, parse it once, cache the splits as Parquet."""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import urllib.parse
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from ._csv import CsvOptions, read_csv
+from ._download import IMDB_URL, download, file_digests
+from ._errors import DataError
+from ._imdb import read_archive, read_folder, review_files
+
+PARSER_VERSION = "1"
+DEFAULT_SOURCE = "imdb"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Labelled reviews: ``train`` and ``test`` frames with ``text, label, rating, id``."""
+
+    train: pd.DataFrame
+    test: pd.DataFrame
+    fingerprint: str
+    source: str
+    dropped_empty: int = 0
+    from_cache: bool = False
+
+
+def default_cache_dir() -> Path:
+    """``$SWEEP_CACHE_DIR``, else ``~/.cache/sweep``."""
+    return Path(os.environ.get("SWEEP_CACHE_DIR") or Path.home() / ".cache" / "sweep")
+
+
+def resolve_source(
+    source: str | os.PathLike, cache_dir: Path, progress: bool = True
+) -> tuple[str, Path]:
+    """Return ``(kind, path)`` with kind ``archive``, ``folder`` or ``csv``.
+
+    ``imdb`` means ``$SWEEP_IMDB`` when set, else the official archive URL (downloaded
+    once into ``cache_dir/downloads``).
+    """
+    text = os.fspath(source)
+    if text == DEFAULT_SOURCE:
+        text = os.environ.get("SWEEP_IMDB") or IMDB_URL
+    if text.startswith(("http://", "https://")):
+        name = Path(urllib.parse.urlparse(text).path).name or "download"
+        return "archive" if not name.endswith(".csv") else "csv", download(
+            text, cache_dir / "downloads" / name, progress=progress
+        )
+    if text.startswith("file://"):
+        text = urllib.parse.unquote(urllib.parse.urlparse(text).path)
+    path = Path(text).expanduser()
+    if not path.exists():
+        raise DataError(
+            f"data source {text!r} does not exist; pass the IMDB archive, an extracted aclImdb/ "
+            "folder or a CSV (--data PATH or SWEEP_IMDB=PATH)"
+        )
+    if path.is_dir():
+        return "folder", path
+    if path.suffix.lower() in {".csv", ".tsv", ".txt"}:
+        return "csv", path
+    if path.name.endswith((".tar.gz", ".tgz", ".tar")):
+        return "archive", path
+    with open(path, "rb") as fh:
+        magic = fh.read(2)
+    return ("archive" if magic == b"\x1f\x8b" else "csv"), path
+
+
+def fingerprint_source(kind: str, path: Path, options: object = None) -> str:
+    """sha256 over the parser version, the source content (or folder listing) and options."""
+    h = hashlib.sha256(f"{PARSER_VERSION}|{kind}|{options!r}|".encode())
+    if kind == "folder":
+        root = path / "aclImdb" if (path / "aclImdb").is_dir() else path
+        for file in review_files(root):
+            st = file.stat()
+            h.update(f"{file.relative_to(root)}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    else:
+        h.update(file_digests(path)["sha256"].encode())
+    return h.hexdigest()
+
+
+def load_dataset(
+    source: str | os.PathLike = DEFAULT_SOURCE,
+    *,
+    csv: CsvOptions | None = None,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+    cache_dir: Path | None = None,
+    progress: bool = True,
+) -> Dataset:
+    """Load IMDB (default), a local archive / folder / ``file://`` URL, or a labelled CSV.
+
+    Parsed splits are cached as Parquet under ``cache_dir/parsed/<fingerprint>/``; the second
+    load of the same source reads the cache.  ``test_fraction`` and ``seed`` only apply to a
+    CSV without a split column (the IMDB archive has its own test split).
+    """
+    cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+    kind, path = resolve_source(source, cache_dir, progress)
+    csv = csv or CsvOptions()
+    options = (asdict(csv), test_fraction, seed) if kind == "csv" else None
+    if kind == "archive" and path.stat().st_size == 0:
+        raise DataError(f"{path} is empty; expected the aclImdb_v1.tar.gz archive")
+    fingerprint = fingerprint_source(kind, path, options)
+    where = cache_dir / "parsed" / fingerprint
+    if (where / "meta.json").exists():
+        meta = json.loads((where / "meta.json").read_text())
+        return Dataset(
+            pd.read_parquet(where / "train.parquet"),
+            pd.read_parquet(where / "test.parquet"),
+            fingerprint,
+            str(source),
+            meta.get("dropped_empty", 0),
+            from_cache=True,
+        )
+    dropped = 0
+    if kind == "csv":
+        frame, dropped = read_csv(path, csv, progress)
+        splits = _split_csv(frame, csv, test_fraction, seed, path)
+    elif kind == "folder":
+        splits = read_folder(path, progress)
+    else:
+        try:
+            splits = read_archive(path, progress)
+        except gzip.BadGzipFile as exc:
+            raise DataError(f"{path}: not a gzip archive ({exc})") from exc
+    for name, frame in splits.items():
+        empty = frame["text"].str.strip() == ""
+        dropped += int(empty.sum())
+        splits[name] = frame[~empty].reset_index(drop=True)
+    _write_cache(where, splits, {"source": str(source), "kind": kind, "dropped_empty": dropped})
+    return Dataset(splits["train"], splits["test"], fingerprint, str(source), dropped)
+
+
+def _split_csv(
+    frame: pd.DataFrame, csv: CsvOptions, test_fraction: float, seed: int, path: Path
+) -> dict[str, pd.DataFrame]:
+    if csv.split_column:
+        values = set(frame["split"].unique())
+        if not values <= {"train", "test"} or values != {"train", "test"}:
+            raise DataError(
+                f"{path}: column {csv.split_column!r} must hold exactly 'train' and 'test', "
+                f"found {sorted(values)[:5]}"
+            )
+        return {
+            s: frame[frame["split"] == s].drop(columns="split").reset_index(drop=True)
+            for s in ("train", "test")
+        }
+    train, test = stratified_split(frame, test_fraction, seed)
+    return {"train": train, "test": test}
+
+
+def stratified_split(
+    frame: pd.DataFrame, fraction: float, seed: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split ``frame`` into ``(rest, held_out)`` with ``fraction`` held out, stratified by label."""
+    if not 0 < fraction < 1:
+        raise ValueError(f"split fraction={fraction} must be between 0 and 1 (exclusive)")
+    counts = frame["label"].value_counts()
+    if len(frame) * fraction < 2 or counts.min() < 2:
+        raise DataError(
+            f"too few reviews ({len(frame)}, per class {counts.to_dict()}) to hold out "
+            f"{fraction:.0%} stratified; use more data"
+        )
+    rest, held = train_test_split(
+        frame, test_size=fraction, random_state=seed, stratify=frame["label"]
+    )
+    return rest.reset_index(drop=True), held.reset_index(drop=True)
+
+
+def split_validation(
+    train: pd.DataFrame, fraction: float = 0.2, seed: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Carve a stratified, seeded validation split out of ``train``: ``(train, validation)``."""
+    return stratified_split(train, fraction, seed)
+
+
+def _write_cache(where: Path, splits: dict[str, pd.DataFrame], meta: dict) -> None:
+    where.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=where.parent, prefix=".tmp-"))
+    try:
+        for name, frame in splits.items():
+            frame.to_parquet(tmp / f"{name}.parquet", index=False)
+        (tmp / "meta.json").write_text(json.dumps(meta))
+        with contextlib.suppress(OSError):  # another process cached the same source first
+            os.replace(tmp, where)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,105 @@
+"""Parse the IMDB archive (streamed, never extracted to disk) or an extracted folder."""
+
+from __future__ import annotations
+
+import re
+import tarfile
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+from tqdm import tqdm
+
+from ._errors import DataError
+
+# aclImdb/{train,test}/{pos,neg}/<id>_<rating>.txt ; train/unsup is ignored.
+_MEMBER = re.compile(r"(?:^|/)(train|test)/(pos|neg)/(\d+)_(\d+)\.txt$")
+COLUMNS = ["text", "label", "rating", "id"]
+
+
+def _record(name: str, raw: bytes) -> tuple[str, dict] | None:
+    match = _MEMBER.search(name)
+    if match is None:
+        return None
+    split, polarity, review_id, rating = match.groups()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"{name}: byte {exc.start} is not valid UTF-8 ({exc.reason}); "
+            "re-encode the file as UTF-8"
+        ) from exc
+    return split, {
+        "text": text,
+        "label": 1 if polarity == "pos" else 0,
+        "rating": int(rating),
+        "id": f"{split}/{polarity}/{review_id}",
+    }
+
+
+def _frames(records: Iterator[tuple[str, dict]], where: str) -> dict[str, pd.DataFrame]:
+    rows: dict[str, list[dict]] = {"train": [], "test": []}
+    for split, row in records:
+        rows[split].append(row)
+    for split, found in rows.items():
+        if not found:
+            raise DataError(
+                f"{where}: no reviews found under {split}/pos or {split}/neg; expected the "
+                "aclImdb layout (aclImdb/train/pos/*.txt ...). Is this the IMDB archive?"
+            )
+    return {
+        split: pd.DataFrame(found, columns=COLUMNS)
+        .sort_values("id", kind="stable")
+        .reset_index(drop=True)
+        for split, found in rows.items()
+    }
+
+
+def read_archive(path: Path, progress: bool = True) -> dict[str, pd.DataFrame]:
+    """Read ``aclImdb_v1.tar.gz`` as a stream; returns ``{"train": df, "test": df}``."""
+
+    def records() -> Iterator[tuple[str, dict]]:
+        with (
+            tarfile.open(path, mode="r|*") as tar,
+            tqdm(desc=f"read {path.name}", unit=" files", disable=not progress) as bar,
+        ):
+            for member in tar:
+                bar.update(1)
+                if not member.isfile() or _MEMBER.search(member.name) is None:
+                    continue
+                fh = tar.extractfile(member)
+                rec = _record(member.name, fh.read() if fh else b"")
+                if rec is not None:
+                    yield rec
+
+    try:
+        return _frames(records(), str(path))
+    except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
+        raise DataError(
+            f"{path}: the archive is corrupt or truncated ({exc}); download it again "
+            "or point --data at an intact copy"
+        ) from exc
+
+
+def read_folder(path: Path, progress: bool = True) -> dict[str, pd.DataFrame]:
+    """Read an extracted ``aclImdb/`` folder (or its parent)."""
+    root = path / "aclImdb" if (path / "aclImdb").is_dir() else path
+
+    def records() -> Iterator[tuple[str, dict]]:
+        files = list(review_files(root))
+        for file in tqdm(files, desc=f"read {root}", unit=" files", disable=not progress):
+            rec = _record(file.relative_to(root).as_posix(), file.read_bytes())
+            if rec is not None:
+                yield rec
+
+    return _frames(records(), str(root))
+
+
+def review_files(root: Path) -> Iterator[Path]:
+    """Labelled review files of an extracted folder, in a stable order."""
+    for split in ("train", "test"):
+        for polarity in ("pos", "neg"):
+            folder = root / split / polarity
+            if folder.is_dir():
+                yield from sorted(folder.glob("*_*.txt"))

@@ -1,0 +1,119 @@
+"""From a data config to vectorized train / validation / test arrays (done once per sweep)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._clean import CleanConfig
+from ._csv import CsvOptions
+from ._dataset import DEFAULT_SOURCE, load_dataset, split_validation, stratified_split
+from ._errors import DataError
+from ._vectorize import Vocabulary, build_vocabulary, vectorize
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the reviews come from and how they are split and cleaned.
+
+    ``max_reviews`` subsamples train and test (stratified, seeded) for quick runs;
+    ``validation_fraction`` of train is held out for model selection.
+    """
+
+    source: str = DEFAULT_SOURCE
+    validation_fraction: float = 0.2
+    seed: int = 0
+    max_reviews: int | None = None
+    text_column: str = "review"
+    label_column: str = "sentiment"
+    split_column: str | None = None
+    test_fraction: float = 0.2
+    cache_dir: str | None = None
+    clean: CleanConfig = field(default_factory=CleanConfig)
+
+    def __post_init__(self) -> None:
+        if not 0 < self.validation_fraction < 1:
+            raise ValueError(f"validation_fraction={self.validation_fraction} must be in (0, 1)")
+        if not 0 < self.test_fraction < 1:
+            raise ValueError(f"test_fraction={self.test_fraction} must be in (0, 1)")
+        if self.max_reviews is not None and self.max_reviews < 20:
+            raise ValueError(f"max_reviews={self.max_reviews} must be >= 20 (or null for all)")
+
+
+@dataclass(frozen=True)
+class Splits:
+    train: pd.DataFrame
+    validation: pd.DataFrame
+    test: pd.DataFrame
+    fingerprint: str
+    dropped_empty: int = 0
+
+
+@dataclass(frozen=True)
+class Vectorized:
+    """Int32 id matrices at the largest vocabulary and length, plus labels and raw lengths."""
+
+    vocabulary: Vocabulary
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    train_lengths: np.ndarray
+    fingerprint: str
+
+    @property
+    def max_length(self) -> int:
+        return int(self.x_train.shape[1])
+
+
+def _subsample(frame: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
+    if n >= len(frame):
+        return frame
+    _rest, kept = stratified_split(frame, n / len(frame), seed)
+    return kept
+
+
+def prepare_splits(config: DataConfig, progress: bool = True) -> Splits:
+    """Load the source and return train / validation / test frames."""
+    dataset = load_dataset(
+        config.source,
+        csv=CsvOptions(config.text_column, config.label_column, config.split_column),
+        test_fraction=config.test_fraction,
+        seed=config.seed,
+        cache_dir=Path(config.cache_dir) if config.cache_dir else None,
+        progress=progress,
+    )
+    train, test = dataset.train, dataset.test
+    if config.max_reviews:
+        train = _subsample(train, config.max_reviews, config.seed)
+        test = _subsample(test, config.max_reviews, config.seed)
+    train, validation = split_validation(train, config.validation_fraction, config.seed)
+    return Splits(train, validation, test, dataset.fingerprint, dataset.dropped_empty)
+
+
+def vectorize_splits(
+    splits: Splits, max_vocab: int, max_length: int, clean: CleanConfig = CleanConfig()
+) -> Vectorized:
+    """Build the vocabulary on the training part only and vectorize all three splits."""
+    if len(splits.train) == 0:
+        raise DataError("the training split is empty; use more data")
+    vocab = build_vocabulary(splits.train["text"], max_vocab, clean)
+    x_train, lengths = vectorize(splits.train["text"].tolist(), vocab, max_length)
+    x_val, _ = vectorize(splits.validation["text"].tolist(), vocab, max_length)
+    x_test, _ = vectorize(splits.test["text"].tolist(), vocab, max_length)
+    return Vectorized(
+        vocab,
+        x_train,
+        splits.train["label"].to_numpy("int32"),
+        x_val,
+        splits.validation["label"].to_numpy("int32"),
+        x_test,
+        splits.test["label"].to_numpy("int32"),
+        lengths,
+        splits.fingerprint,
+    )

@@ -1,0 +1,88 @@
+"""Vectorize once at the largest vocabulary and length; cheap per-trial views.
+
+Id 0 is padding, id 1 the out-of-vocabulary token, ids 2.. are tokens by decreasing
+frequency (ties broken alphabetically, so the vocabulary is deterministic).  This is the
+layout of ``keras.layers.TextVectorization``, so an exported model can embed the same
+vocabulary and map raw text to exactly the ids a trial trained on.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._clean import CleanConfig, tokenize
+
+PAD_ID = 0
+OOV_ID = 1
+PAD_TOKEN = ""
+OOV_TOKEN = "[UNK]"
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Frequency-ordered tokens; ``tokens[0]`` is padding and ``tokens[1]`` the OOV token."""
+
+    tokens: tuple[str, ...]
+    clean: CleanConfig = CleanConfig()
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def words(self, vocab_size: int) -> list[str]:
+        """The real tokens (without padding and OOV) of a vocabulary cut to ``vocab_size``."""
+        return list(self.tokens[2 : max(2, vocab_size)])
+
+
+def build_vocabulary(
+    texts: Iterable[str], max_size: int, clean: CleanConfig = CleanConfig()
+) -> Vocabulary:
+    """Count tokens over ``texts`` and keep the ``max_size - 2`` most frequent ones."""
+    if max_size < 3:
+        raise ValueError(
+            f"max_size={max_size} is too small: it must be at least 3 (pad, OOV, 1 word)"
+        )
+    counts: Counter[str] = Counter()
+    for text in texts:
+        counts.update(tokenize(text, clean))
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[: max_size - 2]
+    return Vocabulary((PAD_TOKEN, OOV_TOKEN, *(t for t, _ in ranked)), clean)
+
+
+def vectorize(
+    texts: Sequence[str], vocabulary: Vocabulary, max_length: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Map texts to right-padded int32 ids of shape ``(n, max_length)``.
+
+    Returns ``(ids, lengths)``; ``lengths`` is the untruncated number of tokens of each text
+    (used for statistics and for length-bucketed batching).
+    """
+    index = {tok: i for i, tok in enumerate(vocabulary.tokens) if i >= 2}
+    ids = np.zeros((len(texts), max_length), dtype=np.int32)
+    lengths = np.zeros(len(texts), dtype=np.int32)
+    for row, text in enumerate(texts):
+        tokens = tokenize(text, vocabulary.clean)
+        lengths[row] = len(tokens)
+        cut = tokens[:max_length]
+        ids[row, : len(cut)] = [index.get(t, OOV_ID) for t in cut]
+    return ids, lengths
+
+
+def sequence_view(ids: np.ndarray, vocab_size: int, sequence_length: int) -> np.ndarray:
+    """A trial's view of ids vectorized at a larger vocabulary and length.
+
+    Ids ``>= vocab_size`` become the OOV id, sequences are cut to ``sequence_length``.
+    Equivalent to vectorizing again with the first ``vocab_size`` tokens.
+    """
+    if sequence_length > ids.shape[1]:
+        raise ValueError(
+            f"sequence_length={sequence_length} exceeds the vectorized length {ids.shape[1]}; "
+            "vectorize at the largest length of the search space"
+        )
+    view = ids[:, :sequence_length]
+    if int(view.max(initial=0)) >= vocab_size:
+        view = np.where(view >= vocab_size, OOV_ID, view).astype(np.int32)
+    return view

@@ -1,0 +1,48 @@
+"""Keras only: model builders, training, evaluation, export and loading, prediction.
+
+No Ray and no Redis here, so one training run works without a cluster.
+"""
+
+from ._builders import build_model
+from ._config import ARCHITECTURES, OPTIMIZERS, POOLINGS, ConfigError, ModelConfig, TrainConfig
+from ._evaluate import LABELS, Evaluation, evaluate, evaluate_probabilities
+from ._export import (
+    MODEL_FILE,
+    ModelFileError,
+    end_to_end,
+    export_model,
+    load_model,
+    predict_texts,
+    verify_export,
+    write_metadata,
+)
+from ._layers import TextCleaner
+from ._train import EpochResult, compile_model, configure_runtime, fit, make_dataset
+
+__all__ = [
+    "ARCHITECTURES",
+    "LABELS",
+    "MODEL_FILE",
+    "OPTIMIZERS",
+    "POOLINGS",
+    "ConfigError",
+    "EpochResult",
+    "Evaluation",
+    "ModelConfig",
+    "ModelFileError",
+    "TextCleaner",
+    "TrainConfig",
+    "build_model",
+    "compile_model",
+    "configure_runtime",
+    "end_to_end",
+    "evaluate",
+    "evaluate_probabilities",
+    "export_model",
+    "fit",
+    "load_model",
+    "make_dataset",
+    "predict_texts",
+    "verify_export",
+    "write_metadata",
+]

@@ -1,0 +1,102 @@
+"""Typed, frozen configuration of one model and one training run, validated once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ARCHITECTURES = ("lstm", "stacked_lstm", "bilstm", "conv_lstm")
+POOLINGS = ("last", "max", "mean")
+OPTIMIZERS = ("adam", "rmsprop", "adamw")
+
+
+class ConfigError(ValueError):
+    """A configuration value breaks a rule; the message names the value, the rule and the fix."""
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise ConfigError(message)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture and size of one LSTM classifier.
+
+    ``pooling`` applies to ``bilstm`` (``last`` state, or masked ``max``/``mean`` over time);
+    ``conv_*`` apply to ``conv_lstm``; ``layers`` is the number of recurrent layers
+    (``stacked_lstm`` needs at least 2).
+    """
+
+    architecture: str = "lstm"
+    vocab_size: int = 20_000
+    sequence_length: int = 200
+    embedding_dim: int = 128
+    units: int = 64
+    layers: int = 1
+    dropout: float = 0.2
+    pooling: str = "last"
+    conv_filters: int = 64
+    conv_kernel_size: int = 5
+    conv_pool_size: int = 2
+
+    def __post_init__(self) -> None:
+        _check(
+            self.architecture in ARCHITECTURES,
+            f"architecture={self.architecture!r} is unknown; choose one of {ARCHITECTURES}",
+        )
+        _check(self.vocab_size >= 3, f"vocab_size={self.vocab_size} must be >= 3")
+        _check(self.sequence_length >= 1, f"sequence_length={self.sequence_length} must be >= 1")
+        for name in (
+            "embedding_dim",
+            "units",
+            "conv_filters",
+            "conv_kernel_size",
+            "conv_pool_size",
+        ):
+            value = getattr(self, name)
+            _check(value >= 1, f"{name}={value} must be >= 1")
+        _check(1 <= self.layers <= 4, f"layers={self.layers} must be between 1 and 4")
+        _check(
+            self.architecture != "stacked_lstm" or self.layers >= 2,
+            f"stacked_lstm needs layers >= 2, got layers={self.layers}; use layers: 2 or lstm",
+        )
+        _check(0.0 <= self.dropout < 1.0, f"dropout={self.dropout} must be in [0, 1)")
+        _check(
+            self.pooling in POOLINGS,
+            f"pooling={self.pooling!r} is unknown; choose one of {POOLINGS}",
+        )
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimizer and schedule of one training run.
+
+    ``early_stopping_patience`` / ``reduce_lr_patience`` of 0 turn those callbacks off
+    (sweep trials turn them off: ASHA decides when a trial stops).
+    """
+
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-4
+    batch_size: int = 128
+    epochs: int = 3
+    early_stopping_patience: int = 2
+    reduce_lr_patience: int = 1
+    reduce_lr_factor: float = 0.5
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _check(
+            self.optimizer in OPTIMIZERS,
+            f"optimizer={self.optimizer!r} is unknown; choose one of {OPTIMIZERS}",
+        )
+        _check(0 < self.learning_rate <= 1, f"learning_rate={self.learning_rate} must be in (0, 1]")
+        _check(self.weight_decay >= 0, f"weight_decay={self.weight_decay} must be >= 0")
+        _check(self.batch_size >= 1, f"batch_size={self.batch_size} must be >= 1")
+        _check(self.epochs >= 1, f"epochs={self.epochs} must be >= 1")
+        _check(self.early_stopping_patience >= 0, "early_stopping_patience must be >= 0")
+        _check(self.reduce_lr_patience >= 0, "reduce_lr_patience must be >= 0")
+        _check(
+            0 < self.reduce_lr_factor < 1,
+            f"reduce_lr_factor={self.reduce_lr_factor} must be in (0, 1)",
+        )

@@ -1,0 +1,163 @@
+"""Export of one end-to-end model (raw strings in, P(positive) out) and checked loading.
+
+Layout of an export folder::
+
+    model.keras      Keras model: TextCleaner -> TextVectorization -> trained classifier
+    saved_model/     TensorFlow SavedModel (``serve`` endpoint) for TF Serving
+    metadata.json    configs, metrics, data fingerprint, library versions, sha256 per file
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import json
+import os
+import platform
+import shutil
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from data import Vocabulary, file_digests
+
+from ._config import ModelConfig
+from ._layers import TextCleaner
+
+FORMAT_VERSION = 1
+MODEL_FILE = "model.keras"
+SAVED_MODEL_DIR = "saved_model"
+METADATA_FILE = "metadata.json"
+
+
+class ModelFileError(ValueError):
+    """An export folder is missing, incomplete, or a file fails its sha256."""
+
+
+def end_to_end(trained: keras.Model, vocabulary: Vocabulary, config: ModelConfig) -> keras.Model:
+    """Wrap a trained id-level classifier so it takes raw review strings."""
+    text = keras.Input(shape=(1,), dtype="string", name="text")
+    cleaned = TextCleaner(**asdict(vocabulary.clean), name="clean")(text)
+    vectorizer = keras.layers.TextVectorization(
+        max_tokens=config.vocab_size,
+        standardize=None,
+        split="whitespace",
+        output_mode="int",
+        output_sequence_length=config.sequence_length,
+        vocabulary=vocabulary.words(config.vocab_size),
+        name="vectorize",
+    )
+    ids = keras.ops.cast(vectorizer(cleaned), "int32")
+    return keras.Model(text, trained(ids), name="sentiment")
+
+
+def library_versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    versions = {"python": platform.python_version()}
+    for name in ("keras", "tensorflow", "numpy", "pandas", "ray", "optuna"):
+        with contextlib.suppress(md.PackageNotFoundError):
+            versions[name] = md.version(name)
+    return versions
+
+
+def _hash_tree(root: Path) -> dict[str, str]:
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.name != METADATA_FILE)
+    return {p.relative_to(root).as_posix(): file_digests(p)["sha256"] for p in files}
+
+
+def write_metadata(folder: Path, metadata: dict) -> dict:
+    """(Re)write ``metadata.json`` with the sha256 of every other file in ``folder``."""
+    metadata = {**metadata, "files": _hash_tree(folder)}
+    (folder / METADATA_FILE).write_text(json.dumps(metadata, indent=2, sort_keys=True, default=str))
+    return metadata
+
+
+def export_model(
+    trained: keras.Model,
+    vocabulary: Vocabulary,
+    config: ModelConfig,
+    out_dir: str | os.PathLike,
+    metadata: dict | None = None,
+    saved_model: bool = True,
+) -> Path:
+    """Write the export folder atomically (a partial export never appears at ``out_dir``)."""
+    out = Path(out_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
+    try:
+        model = end_to_end(trained, vocabulary, config)
+        model.save(tmp / MODEL_FILE)
+        if saved_model:
+            model.export(str(tmp / SAVED_MODEL_DIR), format="tf_saved_model", verbose=False)
+        write_metadata(
+            tmp,
+            {
+                "format_version": FORMAT_VERSION,
+                "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+                "model_config": asdict(config),
+                "clean": asdict(vocabulary.clean),
+                "libraries": library_versions(),
+                **(metadata or {}),
+            },
+        )
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def verify_export(folder: str | os.PathLike) -> dict:
+    """Check every file listed in ``metadata.json`` against its sha256; return the metadata."""
+    folder = Path(folder)
+    meta_path = folder / METADATA_FILE
+    if not folder.is_dir():
+        raise ModelFileError(
+            f"model folder {folder} does not exist; pass a folder written by "
+            "`sweep train` or `sweep best --output`"
+        )
+    if not meta_path.is_file():
+        raise ModelFileError(f"{folder} has no {METADATA_FILE}; it is not a sweep model export")
+    try:
+        metadata = json.loads(meta_path.read_text())
+        files = dict(metadata["files"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ModelFileError(f"{meta_path} is not valid export metadata ({exc})") from exc
+    if MODEL_FILE not in files:
+        raise ModelFileError(f"{meta_path} does not list {MODEL_FILE}; the export is incomplete")
+    for rel, expected in files.items():
+        path = folder / rel
+        if not path.is_file():
+            raise ModelFileError(f"{path} is missing; the export is incomplete, copy it again")
+        got = file_digests(path)["sha256"]
+        if got != expected:
+            raise ModelFileError(
+                f"{path} fails its sha256 check (expected {expected[:12]}…, got {got[:12]}…): "
+                "the file was changed or corrupted; refusing to load it"
+            )
+    return metadata
+
+
+def load_model(folder: str | os.PathLike) -> tuple[keras.Model, dict]:
+    """Verify the export's checksums, then load ``model.keras`` with ``safe_mode=True``."""
+    metadata = verify_export(folder)
+    try:
+        model = keras.saving.load_model(Path(folder) / MODEL_FILE, safe_mode=True)
+    except Exception as exc:  # Keras raises ValueError/TypeError for unsafe or foreign content
+        raise ModelFileError(f"{folder}/{MODEL_FILE} cannot be loaded safely: {exc}") from exc
+    return model, metadata
+
+
+def predict_texts(model: keras.Model, texts: list[str], batch_size: int = 256) -> np.ndarray:
+    """P(positive) for each raw text."""
+    if not texts:
+        return np.zeros(0, dtype="float32")
+    import tensorflow as tf
+
+    batch = tf.constant([str(t) for t in texts], dtype=tf.string)[:, None]
+    return np.asarray(model.predict(batch, batch_size=batch_size, verbose=0)).reshape(-1)

@@ -1,0 +1,45 @@
+"""Layers that make an exported model take raw strings.
+
+``TextCleaner`` applies the rules of ``data.clean_text`` with TensorFlow string ops (the
+regular expressions are shared with ``data``), so the exported model maps a raw review to
+exactly the token ids a trial trained on.  It is registered, so ``safe_mode=True`` loads it.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from data import CleanConfig
+from data._clean import APOSTROPHE, HTML_TAG, PUNCTUATION, WHITESPACE
+
+
+@keras.saving.register_keras_serializable(package="sweep")
+class TextCleaner(keras.layers.Layer):
+    """Strip HTML, lower-case and strip punctuation like ``data.clean_text``."""
+
+    def __init__(self, strip_html=True, lowercase=True, strip_punctuation=True, **kwargs):
+        super().__init__(**kwargs)
+        self.clean = CleanConfig(bool(strip_html), bool(lowercase), bool(strip_punctuation))
+
+    def call(self, inputs):
+        text = inputs
+        if self.clean.strip_html:
+            text = tf.strings.regex_replace(text, HTML_TAG, " ")
+        if self.clean.lowercase:
+            text = tf.strings.lower(text, encoding="utf-8")
+        if self.clean.strip_punctuation:
+            text = tf.strings.regex_replace(text, APOSTROPHE, "")
+            text = tf.strings.regex_replace(text, PUNCTUATION, " ")
+        return tf.strings.regex_replace(text, WHITESPACE, " ")
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "strip_html": self.clean.strip_html,
+            "lowercase": self.clean.lowercase,
+            "strip_punctuation": self.clean.strip_punctuation,
+        }

@@ -1,0 +1,155 @@
+"""Training: compile, ``tf.data`` input, per-epoch results, EarlyStopping / ReduceLROnPlateau."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from ._config import TrainConfig
+
+
+@dataclass(frozen=True)
+class EpochResult:
+    """Metrics after one epoch (validation metrics are the ones a sweep selects on)."""
+
+    epoch: int
+    loss: float
+    accuracy: float
+    val_loss: float
+    val_accuracy: float
+    val_auc: float
+    learning_rate: float
+    seconds: float
+
+
+def configure_runtime(cpus: float | None = None, seed: int | None = None) -> None:
+    """Size TensorFlow's thread pools to ``cpus`` and let GPUs grow memory on demand.
+
+    Call before the first TensorFlow op of the process (trial workers call it first).
+    """
+    if cpus:
+        threads = max(1, int(cpus))
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(min(2, threads))
+        except RuntimeError:  # already initialised in this process (e.g. a reused actor)
+            pass
+    for gpu in tf.config.list_physical_devices("GPU"):
+        with contextlib.suppress(RuntimeError):
+            tf.config.experimental.set_memory_growth(gpu, True)
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+
+
+def make_optimizer(config: TrainConfig) -> keras.optimizers.Optimizer:
+    if config.optimizer == "adamw":
+        return keras.optimizers.AdamW(config.learning_rate, weight_decay=config.weight_decay)
+    if config.optimizer == "rmsprop":
+        return keras.optimizers.RMSprop(config.learning_rate)
+    return keras.optimizers.Adam(config.learning_rate)
+
+
+def compile_model(model: keras.Model, config: TrainConfig) -> keras.Model:
+    model.compile(
+        optimizer=make_optimizer(config),
+        loss="binary_crossentropy",
+        metrics=["accuracy", keras.metrics.AUC(name="auc")],
+    )
+    return model
+
+
+def make_dataset(
+    x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool = False, seed: int = 0
+) -> tf.data.Dataset:
+    """Batched, prefetched ``tf.data`` pipeline over in-memory arrays."""
+    ds = tf.data.Dataset.from_tensor_slices((x, y.astype("float32")))
+    if shuffle:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+class _EpochRecorder(keras.callbacks.Callback):
+    """Collects :class:`EpochResult` and hands each to ``on_epoch`` as soon as it exists."""
+
+    def __init__(self, on_epoch: Callable[[EpochResult], None] | None) -> None:
+        super().__init__()
+        self.results: list[EpochResult] = []
+        self._on_epoch = on_epoch
+        self._start = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        result = EpochResult(
+            epoch=epoch + 1,
+            loss=float(logs.get("loss", np.nan)),
+            accuracy=float(logs.get("accuracy", np.nan)),
+            val_loss=float(logs.get("val_loss", np.nan)),
+            val_accuracy=float(logs.get("val_accuracy", np.nan)),
+            val_auc=float(logs.get("val_auc", np.nan)),
+            learning_rate=lr,
+            seconds=time.perf_counter() - self._start,
+        )
+        self.results.append(result)
+        if self._on_epoch:
+            self._on_epoch(result)
+
+
+def fit(
+    model: keras.Model,
+    train: tuple[np.ndarray, np.ndarray],
+    validation: tuple[np.ndarray, np.ndarray] | None,
+    config: TrainConfig,
+    on_epoch: Callable[[EpochResult], None] | None = None,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    initial_epoch: int = 0,
+    epochs: int | None = None,
+    verbose: int = 0,
+) -> list[EpochResult]:
+    """Train ``model`` (compiling it if needed) and return one result per epoch.
+
+    Without ``validation`` (retraining on train + validation) the early-stopping callbacks
+    are off and ``val_*`` metrics are NaN.
+    """
+    if getattr(model, "optimizer", None) is None:
+        compile_model(model, config)
+    recorder = _EpochRecorder(on_epoch)
+    cbs: list[keras.callbacks.Callback] = [recorder, *callbacks]
+    if validation is not None and config.early_stopping_patience:
+        cbs.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_accuracy",
+                mode="max",
+                patience=config.early_stopping_patience,
+                restore_best_weights=True,
+            )
+        )
+    if validation is not None and config.reduce_lr_patience:
+        cbs.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor="val_loss",
+                factor=config.reduce_lr_factor,
+                patience=config.reduce_lr_patience,
+                min_lr=1e-6,
+            )
+        )
+    val_ds = make_dataset(*validation, config.batch_size) if validation is not None else None
+    model.fit(
+        make_dataset(*train, config.batch_size, shuffle=True, seed=config.seed),
+        validation_data=val_ds,
+        epochs=epochs or config.epochs,
+        initial_epoch=initial_epoch,
+        shuffle=False,  # the tf.data pipeline shuffles
+        callbacks=cbs,
+        verbose=verbose,
+    )
+    return recorder.results
