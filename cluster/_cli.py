@@ -23,7 +23,7 @@ def main() -> None:
       sweep train --data aclImdb_v1.tar.gz --output model/
       sweep predict model/ "An absolute masterpiece, I loved every minute"
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 main.add_command(train)

@@ -1,5 +1,9 @@
 """Vectorize once at the largest vocabulary and length; cheap per-trial views.
 
+Long reviews are truncated from the front: the *last* ``max_length`` tokens are kept (as
+``keras.utils.pad_sequences`` does by default), since reviews tend to end on their verdict.
+Sequences are right-padded, so a mask hides the padding from the LSTM.
+
 Id 0 is padding, id 1 the out-of-vocabulary token, ids 2.. are tokens by decreasing
 frequency (ties broken alphabetically, so the vocabulary is deterministic).  This is the
 layout of ``keras.layers.TextVectorization``, so an exported model can embed the same
@@ -55,7 +59,8 @@ def build_vocabulary(
 def vectorize(
     texts: Sequence[str], vocabulary: Vocabulary, max_length: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Map texts to right-padded int32 ids of shape ``(n, max_length)``.
+    """Map texts to right-padded int32 ids of shape ``(n, max_length)``, keeping the last
+    ``max_length`` tokens of longer texts.
 
     Returns ``(ids, lengths)``; ``lengths`` is the untruncated number of tokens of each text
     (used for statistics and for length-bucketed batching).
@@ -66,7 +71,7 @@ def vectorize(
     for row, text in enumerate(texts):
         tokens = tokenize(text, vocabulary.clean)
         lengths[row] = len(tokens)
-        cut = tokens[:max_length]
+        cut = tokens[-max_length:]
         ids[row, : len(cut)] = [index.get(t, OOV_ID) for t in cut]
     return ids, lengths
 
@@ -74,15 +79,24 @@ def vectorize(
 def sequence_view(ids: np.ndarray, vocab_size: int, sequence_length: int) -> np.ndarray:
     """A trial's view of ids vectorized at a larger vocabulary and length.
 
-    Ids ``>= vocab_size`` become the OOV id, sequences are cut to ``sequence_length``.
-    Equivalent to vectorizing again with the first ``vocab_size`` tokens.
+    Ids ``>= vocab_size`` become the OOV id, and each sequence keeps its last
+    ``sequence_length`` tokens (right-padded).  Equivalent to vectorizing again with the
+    first ``vocab_size`` tokens and ``max_length=sequence_length``.
     """
     if sequence_length > ids.shape[1]:
         raise ValueError(
             f"sequence_length={sequence_length} exceeds the vectorized length {ids.shape[1]}; "
             "vectorize at the largest length of the search space"
         )
-    view = ids[:, :sequence_length]
+    counts = np.count_nonzero(ids, axis=1)  # ids are right-padded, real ids are >= 1
+    if int(counts.max(initial=0)) <= sequence_length:
+        view = ids[:, :sequence_length]
+    else:
+        start = np.maximum(counts - sequence_length, 0)[:, None]
+        offsets = np.arange(sequence_length)[None, :]
+        cols = np.minimum(start + offsets, ids.shape[1] - 1)
+        view = np.take_along_axis(ids, cols, axis=1)
+        view = np.where(offsets < counts[:, None], view, PAD_ID).astype(np.int32)
     if int(view.max(initial=0)) >= vocab_size:
         view = np.where(view >= vocab_size, OOV_ID, view).astype(np.int32)
     return view

@@ -16,7 +16,7 @@ from ._export import (
     verify_export,
     write_metadata,
 )
-from ._layers import TextCleaner
+from ._layers import KeepLastTokens, TextCleaner
 from ._train import EpochResult, compile_model, configure_runtime, fit, make_dataset
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "POOLINGS",
     "ConfigError",
     "EpochResult",
+    "KeepLastTokens",
     "Evaluation",
     "ModelConfig",
     "ModelFileError",

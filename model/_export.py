@@ -2,7 +2,7 @@
 
 Layout of an export folder::
 
-    model.keras      Keras model: TextCleaner -> TextVectorization -> trained classifier
+    model.keras      Keras model: TextCleaner -> TextVectorization -> KeepLastTokens -> classifier
     saved_model/     TensorFlow SavedModel (``serve`` endpoint) for TF Serving
     metadata.json    configs, metrics, data fingerprint, library versions, sha256 per file
 """
@@ -25,7 +25,7 @@ import numpy as np
 from data import Vocabulary, file_digests
 
 from ._config import ModelConfig
-from ._layers import TextCleaner
+from ._layers import KeepLastTokens, TextCleaner
 
 FORMAT_VERSION = 1
 MODEL_FILE = "model.keras"
@@ -46,11 +46,10 @@ def end_to_end(trained: keras.Model, vocabulary: Vocabulary, config: ModelConfig
         standardize=None,
         split="whitespace",
         output_mode="int",
-        output_sequence_length=config.sequence_length,
         vocabulary=vocabulary.words(config.vocab_size),
         name="vectorize",
     )
-    ids = keras.ops.cast(vectorizer(cleaned), "int32")
+    ids = KeepLastTokens(config.sequence_length, name="keep_last")(vectorizer(cleaned))
     return keras.Model(text, trained(ids), name="sentiment")
 
 

@@ -43,3 +43,31 @@ class TextCleaner(keras.layers.Layer):
             "lowercase": self.clean.lowercase,
             "strip_punctuation": self.clean.strip_punctuation,
         }
+
+
+@keras.saving.register_keras_serializable(package="sweep")
+class KeepLastTokens(keras.layers.Layer):
+    """Keep each row's last ``length`` token ids, right-padded with 0.
+
+    Mirrors ``data.vectorize``'s truncation from the front: input rows are right-padded ids
+    of any width, the real ids are the non-zero ones.
+    """
+
+    def __init__(self, length: int, **kwargs):
+        super().__init__(**kwargs)
+        self.length = int(length)
+
+    def call(self, ids):
+        ids = tf.cast(ids, tf.int32)
+        ids = tf.pad(ids, [[0, 0], [0, self.length]])  # at least `length` columns
+        counts = tf.math.count_nonzero(ids, axis=1, dtype=tf.int32)
+        start = tf.maximum(counts - self.length, 0)[:, None]
+        offsets = tf.range(self.length)[None, :]
+        taken = tf.gather(ids, start + offsets, batch_dims=1)
+        return tf.where(offsets < counts[:, None], taken, tf.zeros_like(taken))
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.length)
+
+    def get_config(self):
+        return {**super().get_config(), "length": self.length}

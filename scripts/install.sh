@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Install everything sweep needs on a fresh Debian/Ubuntu machine: redis-server (apt)
+# and the Python package with its dev extra (pip).  Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+if ! command -v redis-server >/dev/null 2>&1; then
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null
+fi
+# the Debian service is not needed: sweep starts its own servers on 127.0.0.1
+$SUDO systemctl disable --now redis-server >/dev/null 2>&1 || true
+python3 -m pip install -q -e '.[dev]'
+echo "installed: $(redis-server --version | cut -d' ' -f1-3), $(sweep --version)"

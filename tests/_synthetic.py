@@ -1,0 +1,78 @@
+"""Synthetic, learnable review corpora in the layouts the loader accepts.
+
+Reviews mix neutral filler with a few sentiment words of their class, plus HTML line
+breaks and punctuation, so cleaning, vectorization and small models all have work to do.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+import tarfile
+from pathlib import Path
+
+POSITIVE = ["great", "wonderful", "superb", "loved", "brilliant", "masterpiece", "excellent",
+            "moving", "beautiful", "fantastic"]
+NEGATIVE = ["awful", "boring", "terrible", "dull", "waste", "horrible", "worst", "bad",
+            "poor", "stupid"]
+FILLER = ("the movie film plot actor story scene director was is a an and of to it this that "
+          "with for on as but at by his her they one all there what when some time just").split()
+
+
+def review(rng: random.Random, label: int) -> str:
+    words = [rng.choice(FILLER) for _ in range(rng.randint(8, 40))]
+    cue = POSITIVE if label else NEGATIVE
+    for _ in range(rng.randint(2, 4)):
+        words.insert(rng.randint(0, len(words)), rng.choice(cue))
+    text = " ".join(words)
+    return text.capitalize() + "!<br /><br />" + ("It's " + rng.choice(cue) + ".")
+
+
+def corpus(n_per_class: int, seed: int = 0) -> list[tuple[str, int, int]]:
+    """``(text, label, rating)`` rows, balanced."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(2 * n_per_class):
+        label = i % 2
+        rating = rng.randint(7, 10) if label else rng.randint(1, 4)
+        rows.append((review(rng, label), label, rating))
+    return rows
+
+
+def write_folder(root: Path, n_per_class: int = 60, seed: int = 0) -> Path:
+    """An extracted ``aclImdb/`` folder (train, test, unsup, README)."""
+    base = root / "aclImdb"
+    for s, split in enumerate(("train", "test")):
+        for i, (text, label, rating) in enumerate(corpus(n_per_class, seed + s)):
+            d = base / split / ("pos" if label else "neg")
+            d.mkdir(parents=True, exist_ok=True)
+            (d / f"{i}_{rating}.txt").write_text(text, encoding="utf-8")
+    (base / "train" / "unsup").mkdir(parents=True, exist_ok=True)
+    (base / "train" / "unsup" / "0_0.txt").write_text("unlabelled review", encoding="utf-8")
+    (base / "README").write_text("synthetic test corpus")
+    return base
+
+
+def write_archive(path: Path, n_per_class: int = 60, seed: int = 0) -> Path:
+    """``aclImdb_v1.tar.gz`` layout, written without touching the real dataset."""
+    rows = {"train": corpus(n_per_class, seed), "test": corpus(n_per_class, seed + 1)}
+    with tarfile.open(path, "w:gz") as tar:
+        for split, items in rows.items():
+            for i, (text, label, rating) in enumerate(items):
+                data = text.encode()
+                info = tarfile.TarInfo(f"aclImdb/{split}/{'pos' if label else 'neg'}/{i}_{rating}.txt")
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def write_csv(path: Path, n_per_class: int = 60, seed: int = 0,
+              columns: tuple[str, str] = ("review", "sentiment")) -> Path:
+    """Kaggle "IMDB Dataset.csv" layout: review,sentiment (positive/negative)."""
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(columns)
+        for text, label, _ in corpus(n_per_class, seed):
+            w.writerow([text, "positive" if label else "negative"])
+    return path

@@ -1,0 +1,99 @@
+"""`sweep train` and `sweep predict` through Click's runner, and once through the installed
+console script."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from cluster import main
+
+SMALL = ["--vocab-size", "300", "--sequence-length", "40", "--embedding-dim", "16",
+         "--units", "8", "--batch-size", "32", "--learning-rate", "0.005"]
+
+
+@pytest.fixture(scope="module")
+def trained(learnable_archive, tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "model"
+    result = CliRunner().invoke(main, ["train", "--data", str(learnable_archive), *SMALL,
+                                       "--epochs", "4", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    return out, result.output
+
+
+def test_train_prints_epochs_and_test_accuracy(trained):
+    out, output = trained
+    assert "epoch 1/4" in output and "val_acc" in output
+    assert "test accuracy" in output and f"model exported to {out}" in output
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["test"]["accuracy"] > 0.8
+    assert meta["data"]["n_test"] == 800 and meta["source"] == "sweep train"
+
+
+def test_predict_texts_gives_the_right_polarity(trained):
+    out, _ = trained
+    result = CliRunner().invoke(main, ["predict", str(out), "--json",
+                                       "a wonderful superb brilliant film",
+                                       "an awful boring terrible film"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert [r["label"] for r in rows] == ["positive", "negative"]
+    assert rows[0]["probability"] > 0.5 > rows[1]["probability"]
+
+
+def test_predict_csv_keeps_columns_and_adds_label_probability(trained, tmp_path):
+    out, _ = trained
+    src = tmp_path / "reviews.csv"
+    pd.DataFrame({"id": [1, 2, 3], "review": ["loved it, a masterpiece", "worst waste ever",
+                                              "x " * 100_000]}).to_csv(src, index=False)
+    result = CliRunner().invoke(main, ["predict", str(out), "--input", str(src),
+                                       "--output", str(tmp_path / "p.csv")])
+    assert result.exit_code == 0, result.output
+    got = pd.read_csv(tmp_path / "p.csv")
+    assert list(got.columns) == ["id", "review", "label", "probability"]
+    assert got["label"].tolist()[:2] == ["positive", "negative"]
+    assert got["probability"].between(0, 1).all()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["predict", "/nonexistent/model", "hi"], "does not exist"),
+        (["predict", "{model}"], "either TEXT arguments or --input"),
+        (["predict", "{model}", "  "], "empty text at 1"),
+        (["predict", "{model}", "--input", "{csv_nocol}"], "no column 'review/text'"),
+        (["train", "--data", "/nonexistent.tar.gz"], "does not exist"),
+        (["train", "--units", "0", "--data", "{archive}"], "units=0 must be >= 1"),
+        (["train", "{badspec}"], "unknown key"),
+    ],
+)
+def test_bad_input_exits_2_with_a_message(args, message, trained, tmp_path, learnable_archive):
+    out, _ = trained
+    nocol = tmp_path / "n.csv"
+    nocol.write_text("body\nhello\n")
+    badspec = tmp_path / "s.yaml"
+    badspec.write_text("model: {unitz: 3}\n")
+    args = [a.format(model=out, csv_nocol=nocol, archive=learnable_archive, badspec=badspec)
+            for a in args]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "predictions.csv").exists()
+
+
+def test_installed_console_script_runs():
+    done = subprocess.run(["sweep", "--help"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0
+    assert "train" in done.stdout and "predict" in done.stdout
+
+
+def test_installed_console_script_predicts(trained):
+    out, _ = trained
+    done = subprocess.run(["sweep", "predict", str(out), "superb brilliant loved"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("positive")

@@ -1,0 +1,92 @@
+"""Each architecture builds, trains a step, and (with masking) learns above chance."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from model import ConfigError, ModelConfig, TrainConfig, build_model, evaluate, fit
+
+SMALL = {"vocab_size": 200, "sequence_length": 48, "embedding_dim": 8, "units": 4}
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"architecture": "lstm"},
+        {"architecture": "stacked_lstm", "layers": 2},
+        {"architecture": "bilstm"},
+        {"architecture": "bilstm", "pooling": "max"},
+        {"architecture": "bilstm", "pooling": "mean"},
+        {"architecture": "conv_lstm", "conv_filters": 8, "conv_kernel_size": 3},
+    ],
+    ids=lambda e: "-".join(str(v) for v in e.values()),
+)
+def test_each_architecture_builds_and_trains_one_step(extra, tiny_vectors, seeded):
+    cfg = ModelConfig(**SMALL, **extra)
+    net = build_model(cfg)
+    assert net.output_shape == (None, 1)
+    x, y = tiny_vectors.x_train[:64, :48], tiny_vectors.y_train[:64]
+    before = [w.copy() for w in net.get_weights()]
+    history = fit(net, (x, y), None, TrainConfig(epochs=1, batch_size=64))
+    assert len(history) == 1 and np.isfinite(history[0].loss)
+    assert any(not np.array_equal(a, b) for a, b in zip(before, net.get_weights(), strict=True))
+    p = net.predict(x[:4], verbose=0)
+    assert ((p > 0) & (p < 1)).all()
+
+
+def test_masked_lstm_ignores_padding_length(seeded):
+    """With masking, right padding does not change the prediction."""
+    a = build_model(ModelConfig(**{**SMALL, "sequence_length": 10}))
+    b = build_model(ModelConfig(**{**SMALL, "sequence_length": 30}))
+    b.set_weights(a.get_weights())
+    seq = np.array([[5, 17, 3, 99, 42]], dtype=np.int32)
+    short = np.pad(seq, ((0, 0), (0, 5)))
+    long = np.pad(seq, ((0, 0), (0, 25)))
+    np.testing.assert_allclose(a.predict(short, verbose=0), b.predict(long, verbose=0), rtol=1e-5)
+
+
+@pytest.mark.parametrize("architecture", ["lstm", "conv_lstm", "bilstm"])
+def test_small_model_learns_above_chance_on_right_padded_input(architecture, tiny_vectors, seeded):
+    v = tiny_vectors
+    cfg = ModelConfig(**{**SMALL, "units": 8, "embedding_dim": 16}, architecture=architecture,
+                      pooling="max" if architecture == "bilstm" else "last")
+    net = build_model(cfg)
+    history = fit(net, (v.x_train[:, :48], v.y_train), (v.x_val[:, :48], v.y_val),
+                  TrainConfig(epochs=6, batch_size=32, learning_rate=5e-3))
+    metrics, _ = evaluate(net, v.x_test[:, :48], v.y_test)
+    assert max(r.val_accuracy for r in history) > 0.8
+    assert metrics.accuracy > 0.8
+
+
+def test_early_stopping_and_reduce_lr_act(tiny_vectors, seeded):
+    v = tiny_vectors
+    net = build_model(ModelConfig(**SMALL))
+    # a huge learning rate makes validation stall, so both callbacks must act
+    cfg = TrainConfig(epochs=12, batch_size=64, learning_rate=0.9, optimizer="rmsprop",
+                      early_stopping_patience=2, reduce_lr_patience=1)
+    history = fit(net, (v.x_train, v.y_train), (v.x_val, v.y_val), cfg)
+    assert len(history) < 12
+    assert history[-1].learning_rate < 0.9
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"architecture": "gru"}, "architecture='gru' is unknown"),
+        ({"architecture": "stacked_lstm", "layers": 1}, "stacked_lstm needs layers >= 2"),
+        ({"dropout": 1.5}, r"dropout=1.5 must be in \[0, 1\)"),
+        ({"pooling": "sum"}, "pooling='sum' is unknown"),
+        ({"units": 0}, "units=0 must be >= 1"),
+    ],
+)
+def test_bad_model_config_names_the_value(kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        ModelConfig(**kwargs)
+
+
+def test_bad_train_config_names_the_value():
+    with pytest.raises(ConfigError, match="optimizer='sgdx' is unknown"):
+        TrainConfig(optimizer="sgdx")
+    with pytest.raises(ConfigError, match="learning_rate=0 must be"):
+        TrainConfig(learning_rate=0)

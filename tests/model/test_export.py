@@ -1,0 +1,129 @@
+"""Export of an end-to-end model, sha256-checked loading, safe_mode, raw-string parity."""
+
+from __future__ import annotations
+
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from data import CleanConfig, build_vocabulary, clean_text, vectorize
+from model import (
+    ModelConfig,
+    ModelFileError,
+    TextCleaner,
+    TrainConfig,
+    build_model,
+    end_to_end,
+    export_model,
+    fit,
+    load_model,
+    predict_texts,
+    write_metadata,
+)
+from tests import _synthetic
+
+CFG = ModelConfig(vocab_size=120, sequence_length=24, embedding_dim=8, units=4)
+TRICKY = [
+    "Great film!<br /><br />I DIDN'T expect it... 10/10",
+    "ÉCOLE İstanbul ÄÖÜ Straße ΣΊΣΥΦΟΣ — “quoted” café",
+    "tabs\tand\nnew\rlines\u00a0nbsp  <i>italic</i> a<b",
+    "",
+    "x" * 5000,
+]
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    keras.utils.set_random_seed(0)
+    texts = [t for t, _, _ in _synthetic.corpus(40)]
+    labels = np.array([y for _, y, _ in _synthetic.corpus(40)])
+    vocab = build_vocabulary(texts, 120)
+    ids, _ = vectorize(texts, vocab, 24)
+    net = build_model(CFG)
+    fit(net, (ids, labels), None, TrainConfig(epochs=1, batch_size=32))
+    out = export_model(net, vocab, CFG, tmp_path_factory.mktemp("e") / "model",
+                       metadata={"test": {"accuracy": 0.5}})
+    return net, vocab, texts, ids, out
+
+
+def test_export_layout_and_metadata(exported):
+    *_, out = exported
+    meta = json.loads((out / "metadata.json").read_text())
+    assert (out / "model.keras").is_file() and (out / "saved_model" / "saved_model.pb").is_file()
+    assert "model.keras" in meta["files"] and "saved_model/saved_model.pb" in meta["files"]
+    assert meta["model_config"]["vocab_size"] == 120 and meta["test"] == {"accuracy": 0.5}
+    assert {"keras", "tensorflow"} <= set(meta["libraries"])
+
+
+def test_reloaded_model_on_raw_text_matches_trained_model_on_ids(exported):
+    net, _, texts, ids, out = exported
+    loaded, meta = load_model(out)
+    np.testing.assert_allclose(
+        predict_texts(loaded, texts), net.predict(ids, verbose=0).reshape(-1), atol=1e-5
+    )
+
+
+def test_saved_model_serves_raw_strings(exported):
+    net, _, texts, ids, out = exported
+    served = tf.saved_model.load(str(out / "saved_model"))
+    p = served.serve(tf.constant(texts[:5])[:, None]).numpy().reshape(-1)
+    np.testing.assert_allclose(p, net.predict(ids[:5], verbose=0).reshape(-1), atol=1e-5)
+
+
+def test_text_cleaner_layer_equals_python_cleaning():
+    for config in (CleanConfig(), CleanConfig(False, False, False), CleanConfig(True, False, True)):
+        layer = TextCleaner(**config.__dict__)
+        got = [s.decode() for s in layer(tf.constant(TRICKY)).numpy()]
+        assert got == [clean_text(t, config) for t in TRICKY]
+
+
+def test_exported_vectorizer_gives_the_training_ids(exported):
+    _, vocab, texts, _, _ = exported
+    full = end_to_end(build_model(CFG), vocab, CFG)
+    cleaned = full.get_layer("clean")(tf.constant(texts + TRICKY)[:, None])
+    ids = full.get_layer("keep_last")(full.get_layer("vectorize")(cleaned))
+    expected, _ = vectorize(texts + TRICKY, vocab, 24)
+    assert (np.count_nonzero(expected, axis=1) == 24).any()  # some texts are truncated
+    np.testing.assert_array_equal(ids.numpy(), expected)
+
+
+def test_tampered_file_is_refused(exported, tmp_path):
+    import shutil
+
+    *_, out = exported
+    copy = tmp_path / "m"
+    shutil.copytree(out, copy)
+    with open(copy / "model.keras", "ab") as fh:
+        fh.write(b"\0")
+    with pytest.raises(ModelFileError, match="model.keras fails its sha256 check"):
+        load_model(copy)
+
+
+def test_missing_file_and_missing_folder_are_refused(exported, tmp_path):
+    import shutil
+
+    *_, out = exported
+    copy = tmp_path / "m"
+    shutil.copytree(out, copy)
+    (copy / "saved_model" / "saved_model.pb").unlink()
+    with pytest.raises(ModelFileError, match="saved_model.pb is missing"):
+        load_model(copy)
+    with pytest.raises(ModelFileError, match="does not exist"):
+        load_model(tmp_path / "nothing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ModelFileError, match="no metadata.json"):
+        load_model(tmp_path / "empty")
+
+
+def test_model_with_lambda_layer_is_refused_even_with_valid_checksums(tmp_path):
+    inp = keras.Input((3,))
+    out = keras.layers.Lambda(lambda x: x * 2)(inp)
+    folder = tmp_path / "evil"
+    folder.mkdir()
+    keras.Model(inp, out).save(folder / "model.keras")
+    write_metadata(folder, {"format_version": 1})
+    with pytest.raises(ModelFileError, match="cannot be loaded safely"):
+        load_model(folder)
