@@ -9,7 +9,9 @@ import os
 
 import click
 
+from ._local_cmd import local
 from ._predict_cmd import predict
+from ._sweep_cmds import COMMANDS
 from ._train_cmd import train
 
 
@@ -28,5 +30,8 @@ def main() -> None:
 
 main.add_command(train)
 main.add_command(predict)
+main.add_command(local)
+for _command in COMMANDS:
+    main.add_command(_command)
 
 __all__ = ["main"]

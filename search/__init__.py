@@ -1,16 +1,65 @@
 """The search: specs and search space, the trial function, the driver, retrain and export."""
 
+from ._driver import (
+    BEST_DIR,
+    SweepOutcome,
+    experiment_path,
+    prepare_data,
+    retrain_and_export,
+    run_sweep,
+    storage_root,
+    summarize,
+)
 from ._schema import SpecError, from_mapping, load_yaml
 from ._single import TrainingOutcome, run_training
+from ._space import Choice, FloatRange, IntRange, SearchSpace, parse_space
+from ._sweep_spec import (
+    METRICS,
+    AshaConfig,
+    Resources,
+    SweepSpec,
+    default_spec_text,
+    parse_sweep_spec,
+    spec_to_dict,
+)
 from ._train_spec import TrainSpec, override, parse_train_spec
+from ._trial import TrialContext, lstm_trial, trial_configs, trial_views
+from ._winner import TrialSummary, Winner, select_winner
 
 __all__ = [
+    "BEST_DIR",
+    "METRICS",
+    "AshaConfig",
+    "Choice",
+    "FloatRange",
+    "IntRange",
+    "Resources",
+    "SearchSpace",
     "SpecError",
+    "SweepOutcome",
+    "SweepSpec",
     "TrainSpec",
     "TrainingOutcome",
+    "TrialContext",
+    "TrialSummary",
+    "Winner",
+    "default_spec_text",
+    "experiment_path",
     "from_mapping",
     "load_yaml",
+    "lstm_trial",
     "override",
+    "parse_space",
+    "parse_sweep_spec",
     "parse_train_spec",
+    "prepare_data",
+    "retrain_and_export",
+    "run_sweep",
     "run_training",
+    "select_winner",
+    "spec_to_dict",
+    "storage_root",
+    "summarize",
+    "trial_configs",
+    "trial_views",
 ]

@@ -12,12 +12,34 @@ import random
 import tarfile
 from pathlib import Path
 
-POSITIVE = ["great", "wonderful", "superb", "loved", "brilliant", "masterpiece", "excellent",
-            "moving", "beautiful", "fantastic"]
-NEGATIVE = ["awful", "boring", "terrible", "dull", "waste", "horrible", "worst", "bad",
-            "poor", "stupid"]
-FILLER = ("the movie film plot actor story scene director was is a an and of to it this that "
-          "with for on as but at by his her they one all there what when some time just").split()
+POSITIVE = [
+    "great",
+    "wonderful",
+    "superb",
+    "loved",
+    "brilliant",
+    "masterpiece",
+    "excellent",
+    "moving",
+    "beautiful",
+    "fantastic",
+]
+NEGATIVE = [
+    "awful",
+    "boring",
+    "terrible",
+    "dull",
+    "waste",
+    "horrible",
+    "worst",
+    "bad",
+    "poor",
+    "stupid",
+]
+FILLER = (
+    "the movie film plot actor story scene director was is a an and of to it this that "
+    "with for on as but at by his her they one all there what when some time just"
+).split()
 
 
 def review(rng: random.Random, label: int) -> str:
@@ -61,14 +83,20 @@ def write_archive(path: Path, n_per_class: int = 60, seed: int = 0) -> Path:
         for split, items in rows.items():
             for i, (text, label, rating) in enumerate(items):
                 data = text.encode()
-                info = tarfile.TarInfo(f"aclImdb/{split}/{'pos' if label else 'neg'}/{i}_{rating}.txt")
+                info = tarfile.TarInfo(
+                    f"aclImdb/{split}/{'pos' if label else 'neg'}/{i}_{rating}.txt"
+                )
                 info.size = len(data)
                 tar.addfile(info, io.BytesIO(data))
     return path
 
 
-def write_csv(path: Path, n_per_class: int = 60, seed: int = 0,
-              columns: tuple[str, str] = ("review", "sentiment")) -> Path:
+def write_csv(
+    path: Path,
+    n_per_class: int = 60,
+    seed: int = 0,
+    columns: tuple[str, str] = ("review", "sentiment"),
+) -> Path:
     """Kaggle "IMDB Dataset.csv" layout: review,sentiment (positive/negative)."""
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)

@@ -11,7 +11,9 @@ from tests import _synthetic
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 REPO = Path(__file__).resolve().parents[1]
-IMDB_ARCHIVE = Path(os.environ.get("SWEEP_TEST_IMDB", REPO.parent / "shared/data/imdb/aclImdb_v1.tar.gz"))
+IMDB_ARCHIVE = Path(
+    os.environ.get("SWEEP_TEST_IMDB", REPO.parent / "shared/data/imdb/aclImdb_v1.tar.gz")
+)
 
 
 @pytest.fixture(autouse=True)

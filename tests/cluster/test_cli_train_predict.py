@@ -12,15 +12,29 @@ from click.testing import CliRunner
 
 from cluster import main
 
-SMALL = ["--vocab-size", "300", "--sequence-length", "40", "--embedding-dim", "16",
-         "--units", "8", "--batch-size", "32", "--learning-rate", "0.005"]
+SMALL = [
+    "--vocab-size",
+    "300",
+    "--sequence-length",
+    "40",
+    "--embedding-dim",
+    "16",
+    "--units",
+    "8",
+    "--batch-size",
+    "32",
+    "--learning-rate",
+    "0.005",
+]
 
 
 @pytest.fixture(scope="module")
 def trained(learnable_archive, tmp_path_factory):
     out = tmp_path_factory.mktemp("cli") / "model"
-    result = CliRunner().invoke(main, ["train", "--data", str(learnable_archive), *SMALL,
-                                       "--epochs", "4", "--output", str(out)])
+    result = CliRunner().invoke(
+        main,
+        ["train", "--data", str(learnable_archive), *SMALL, "--epochs", "4", "--output", str(out)],
+    )
     assert result.exit_code == 0, result.output
     return out, result.output
 
@@ -36,9 +50,16 @@ def test_train_prints_epochs_and_test_accuracy(trained):
 
 def test_predict_texts_gives_the_right_polarity(trained):
     out, _ = trained
-    result = CliRunner().invoke(main, ["predict", str(out), "--json",
-                                       "a wonderful superb brilliant film",
-                                       "an awful boring terrible film"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "predict",
+            str(out),
+            "--json",
+            "a wonderful superb brilliant film",
+            "an awful boring terrible film",
+        ],
+    )
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)
     assert [r["label"] for r in rows] == ["positive", "negative"]
@@ -48,10 +69,12 @@ def test_predict_texts_gives_the_right_polarity(trained):
 def test_predict_csv_keeps_columns_and_adds_label_probability(trained, tmp_path):
     out, _ = trained
     src = tmp_path / "reviews.csv"
-    pd.DataFrame({"id": [1, 2, 3], "review": ["loved it, a masterpiece", "worst waste ever",
-                                              "x " * 100_000]}).to_csv(src, index=False)
-    result = CliRunner().invoke(main, ["predict", str(out), "--input", str(src),
-                                       "--output", str(tmp_path / "p.csv")])
+    pd.DataFrame(
+        {"id": [1, 2, 3], "review": ["loved it, a masterpiece", "worst waste ever", "x " * 100_000]}
+    ).to_csv(src, index=False)
+    result = CliRunner().invoke(
+        main, ["predict", str(out), "--input", str(src), "--output", str(tmp_path / "p.csv")]
+    )
     assert result.exit_code == 0, result.output
     got = pd.read_csv(tmp_path / "p.csv")
     assert list(got.columns) == ["id", "review", "label", "probability"]
@@ -77,8 +100,10 @@ def test_bad_input_exits_2_with_a_message(args, message, trained, tmp_path, lear
     nocol.write_text("body\nhello\n")
     badspec = tmp_path / "s.yaml"
     badspec.write_text("model: {unitz: 3}\n")
-    args = [a.format(model=out, csv_nocol=nocol, archive=learnable_archive, badspec=badspec)
-            for a in args]
+    args = [
+        a.format(model=out, csv_nocol=nocol, archive=learnable_archive, badspec=badspec)
+        for a in args
+    ]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output
@@ -93,7 +118,11 @@ def test_installed_console_script_runs():
 
 def test_installed_console_script_predicts(trained):
     out, _ = trained
-    done = subprocess.run(["sweep", "predict", str(out), "superb brilliant loved"],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        ["sweep", "predict", str(out), "superb brilliant loved"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("positive")

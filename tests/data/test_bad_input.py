@@ -49,7 +49,7 @@ def test_archive_without_reviews(tmp_path):
         info = tarfile.TarInfo("something/else.txt")
         info.size = 3
         tar.addfile(info, io.BytesIO(b"abc"))
-    with pytest.raises(DataError, match="no reviews found.*aclImdb layout"):
+    with pytest.raises(DataError, match=r"no reviews found.*aclImdb layout"):
         _load(path)
 
 

@@ -49,14 +49,16 @@ def test_second_load_reads_the_parquet_cache(tiny_archive, tmp_path):
     second = load_dataset(tiny_archive, cache_dir=tmp_path, progress=False)
     assert second.from_cache and not first.from_cache
     assert first.fingerprint == second.fingerprint
-    assert list((tmp_path / "parsed").iterdir())[0].name == first.fingerprint
+    assert next(iter((tmp_path / "parsed").iterdir())).name == first.fingerprint
     pd.testing.assert_frame_equal(first.train, second.train)
 
 
 def test_changed_source_changes_fingerprint(tmp_path):
     a = _synthetic.write_archive(tmp_path / "a.tar.gz", 10, seed=1)
     b = _synthetic.write_archive(tmp_path / "b.tar.gz", 10, seed=2)
-    assert load_dataset(a, progress=False).fingerprint != load_dataset(b, progress=False).fingerprint
+    assert (
+        load_dataset(a, progress=False).fingerprint != load_dataset(b, progress=False).fingerprint
+    )
 
 
 def test_kaggle_csv_works_without_options(tiny_csv):
@@ -70,11 +72,13 @@ def test_kaggle_csv_works_without_options(tiny_csv):
 def test_csv_custom_columns_split_column_and_small_chunks(tmp_path):
     path = tmp_path / "r.csv"
     rows = _synthetic.corpus(30)
-    pd.DataFrame({
-        "body": [t for t, _, _ in rows],
-        "y": [str(label) for _, label, _ in rows],
-        "part": ["train" if i % 3 else "test" for i in range(60)],
-    }).to_csv(path, index=False)
+    pd.DataFrame(
+        {
+            "body": [t for t, _, _ in rows],
+            "y": [str(label) for _, label, _ in rows],
+            "part": ["train" if i % 3 else "test" for i in range(60)],
+        }
+    ).to_csv(path, index=False)
     ds = load_dataset(path, csv=CsvOptions("body", "y", "part", chunk_size=7), progress=False)
     assert len(ds.test) == 20 and len(ds.train) == 40
     assert set(ds.train["label"]) == {0, 1}
@@ -82,9 +86,14 @@ def test_csv_custom_columns_split_column_and_small_chunks(tmp_path):
 
 def test_csv_empty_texts_are_dropped_and_counted(tmp_path):
     path = tmp_path / "r.csv"
-    path.write_text("review,sentiment\n" + "".join(
-        f"\"{t}\",{'positive' if label else 'negative'}\n" for t, label, _ in _synthetic.corpus(20)
-    ) + "\"   \",positive\n,negative\n")
+    path.write_text(
+        "review,sentiment\n"
+        + "".join(
+            f'"{t}",{"positive" if label else "negative"}\n'
+            for t, label, _ in _synthetic.corpus(20)
+        )
+        + '"   ",positive\n,negative\n'
+    )
     ds = load_dataset(path, progress=False)
     assert ds.dropped_empty == 2
     assert len(ds.train) + len(ds.test) == 40
@@ -139,5 +148,5 @@ def test_official_url_checksum_is_tied_to_the_url():
 
 
 def test_unreachable_url_is_a_clear_error(tmp_path):
-    with pytest.raises(DataError, match="cannot download .*--data PATH"):
+    with pytest.raises(DataError, match=r"cannot download .*--data PATH"):
         load_dataset("http://127.0.0.1:9/aclImdb_v1.tar.gz", cache_dir=tmp_path, progress=False)

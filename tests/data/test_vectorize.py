@@ -22,7 +22,13 @@ from tests import _synthetic
 
 def test_clean_removes_html_lowercases_and_strips_punctuation():
     assert tokenize("Great film!<br /><br />I DIDN'T expect it...") == [
-        "great", "film", "i", "didnt", "expect", "it"]
+        "great",
+        "film",
+        "i",
+        "didnt",
+        "expect",
+        "it",
+    ]
     assert clean_text("A<br/>B", CleanConfig(lowercase=False)) == "A B"
     assert tokenize("Hello, World", CleanConfig(strip_punctuation=False)) == ["hello,", "world"]
 
@@ -62,7 +68,7 @@ def test_validation_split_is_stratified_and_seeded(tiny_archive):
 
     train = load_dataset(tiny_archive, progress=False).train
     a_train, a_val = split_validation(train, 0.25, seed=3)
-    b_train, b_val = split_validation(train, 0.25, seed=3)
+    _b_train, b_val = split_validation(train, 0.25, seed=3)
     assert len(a_val) == 30 and a_val["label"].mean() == 0.5
     assert a_val["id"].tolist() == b_val["id"].tolist()
     assert not set(a_val["id"]) & set(a_train["id"])

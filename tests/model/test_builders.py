@@ -49,11 +49,18 @@ def test_masked_lstm_ignores_padding_length(seeded):
 @pytest.mark.parametrize("architecture", ["lstm", "conv_lstm", "bilstm"])
 def test_small_model_learns_above_chance_on_right_padded_input(architecture, tiny_vectors, seeded):
     v = tiny_vectors
-    cfg = ModelConfig(**{**SMALL, "units": 8, "embedding_dim": 16}, architecture=architecture,
-                      pooling="max" if architecture == "bilstm" else "last")
+    cfg = ModelConfig(
+        **{**SMALL, "units": 8, "embedding_dim": 16},
+        architecture=architecture,
+        pooling="max" if architecture == "bilstm" else "last",
+    )
     net = build_model(cfg)
-    history = fit(net, (v.x_train[:, :48], v.y_train), (v.x_val[:, :48], v.y_val),
-                  TrainConfig(epochs=6, batch_size=32, learning_rate=5e-3))
+    history = fit(
+        net,
+        (v.x_train[:, :48], v.y_train),
+        (v.x_val[:, :48], v.y_val),
+        TrainConfig(epochs=6, batch_size=32, learning_rate=5e-3),
+    )
     metrics, _ = evaluate(net, v.x_test[:, :48], v.y_test)
     assert max(r.val_accuracy for r in history) > 0.8
     assert metrics.accuracy > 0.8
@@ -63,8 +70,14 @@ def test_early_stopping_and_reduce_lr_act(tiny_vectors, seeded):
     v = tiny_vectors
     net = build_model(ModelConfig(**SMALL))
     # a huge learning rate makes validation stall, so both callbacks must act
-    cfg = TrainConfig(epochs=12, batch_size=64, learning_rate=0.9, optimizer="rmsprop",
-                      early_stopping_patience=2, reduce_lr_patience=1)
+    cfg = TrainConfig(
+        epochs=12,
+        batch_size=64,
+        learning_rate=0.9,
+        optimizer="rmsprop",
+        early_stopping_patience=2,
+        reduce_lr_patience=1,
+    )
     history = fit(net, (v.x_train, v.y_train), (v.x_val, v.y_val), cfg)
     assert len(history) < 12
     assert history[-1].learning_rate < 0.9

@@ -44,8 +44,13 @@ def exported(tmp_path_factory):
     ids, _ = vectorize(texts, vocab, 24)
     net = build_model(CFG)
     fit(net, (ids, labels), None, TrainConfig(epochs=1, batch_size=32))
-    out = export_model(net, vocab, CFG, tmp_path_factory.mktemp("e") / "model",
-                       metadata={"test": {"accuracy": 0.5}})
+    out = export_model(
+        net,
+        vocab,
+        CFG,
+        tmp_path_factory.mktemp("e") / "model",
+        metadata={"test": {"accuracy": 0.5}},
+    )
     return net, vocab, texts, ids, out
 
 
@@ -60,7 +65,7 @@ def test_export_layout_and_metadata(exported):
 
 def test_reloaded_model_on_raw_text_matches_trained_model_on_ids(exported):
     net, _, texts, ids, out = exported
-    loaded, meta = load_model(out)
+    loaded, _meta = load_model(out)
     np.testing.assert_allclose(
         predict_texts(loaded, texts), net.predict(ids, verbose=0).reshape(-1), atol=1e-5
     )
@@ -98,7 +103,7 @@ def test_tampered_file_is_refused(exported, tmp_path):
     shutil.copytree(out, copy)
     with open(copy / "model.keras", "ab") as fh:
         fh.write(b"\0")
-    with pytest.raises(ModelFileError, match="model.keras fails its sha256 check"):
+    with pytest.raises(ModelFileError, match=r"model\.keras fails its sha256 check"):
         load_model(copy)
 
 
@@ -109,12 +114,12 @@ def test_missing_file_and_missing_folder_are_refused(exported, tmp_path):
     copy = tmp_path / "m"
     shutil.copytree(out, copy)
     (copy / "saved_model" / "saved_model.pb").unlink()
-    with pytest.raises(ModelFileError, match="saved_model.pb is missing"):
+    with pytest.raises(ModelFileError, match=r"saved_model\.pb is missing"):
         load_model(copy)
     with pytest.raises(ModelFileError, match="does not exist"):
         load_model(tmp_path / "nothing")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ModelFileError, match="no metadata.json"):
+    with pytest.raises(ModelFileError, match=r"no metadata\.json"):
         load_model(tmp_path / "empty")
 
 

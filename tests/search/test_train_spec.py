@@ -19,9 +19,13 @@ def test_example_spec_parses_to_the_defaults():
 
 
 def test_values_and_nested_sections():
-    spec = parse_train_spec({"model": {"architecture": "bilstm", "pooling": "max"},
-                             "data": {"clean": {"lowercase": False}, "max_reviews": 100},
-                             "train": {"learning_rate": 1}})
+    spec = parse_train_spec(
+        {
+            "model": {"architecture": "bilstm", "pooling": "max"},
+            "data": {"clean": {"lowercase": False}, "max_reviews": 100},
+            "train": {"learning_rate": 1},
+        }
+    )
     assert spec.model.pooling == "max" and spec.data.clean.lowercase is False
     assert spec.train.learning_rate == 1.0 and isinstance(spec.train.learning_rate, float)
 
@@ -60,17 +64,27 @@ def test_yaml_problems_are_spec_errors(tmp_path):
         load_yaml(str(bad))
 
 
-_values = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True),
-                    st.text(max_size=5), st.lists(st.integers(), max_size=2))
+_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True),
+    st.text(max_size=5),
+    st.lists(st.integers(), max_size=2),
+)
 
 
 _keys = st.sampled_from(["units", "layers", "dropout", "epochs", "source", "seed", "nope"])
 
 
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=60)
-@given(st.dictionaries(st.sampled_from(["data", "model", "train", "other"]),
-                       st.one_of(_values, st.dictionaries(_keys, _values, max_size=3)),
-                       max_size=3))
+@given(
+    st.dictionaries(
+        st.sampled_from(["data", "model", "train", "other"]),
+        st.one_of(_values, st.dictionaries(_keys, _values, max_size=3)),
+        max_size=3,
+    )
+)
 def test_any_mapping_either_parses_or_raises_spec_error(mapping):
     try:
         spec = parse_train_spec(mapping)

@@ -1,0 +1,209 @@
+"""Ray Tune callbacks: mirror every trial event into the state store as it happens, stop
+the sweep when it is cancelled, and print a live progress line."""
+
+from __future__ import annotations
+
+import collections
+import logging
+import math
+import time
+from typing import Any
+
+import click
+from ray.tune import Callback, Stopper
+
+from ._status import CANCELLED
+from ._store import StateStore
+
+log = logging.getLogger(__name__)
+_METRIC_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "val_auc", "epoch_seconds")
+
+
+class RedisStateCallback(Callback):
+    """Writes trial start / result / stop / error to the state store.
+
+    Writes that fail (Redis restarting, network blip) are buffered in order and flushed at
+    the next event, so a short outage loses nothing and never fails the sweep.
+    """
+
+    def __init__(
+        self, store: StateStore, sweep_id: str, metric: str, mode: str, max_epochs: int
+    ) -> None:
+        self.store = store
+        self.sweep_id = sweep_id
+        self.metric = metric
+        self.mode = mode
+        self.max_epochs = max_epochs
+        self._records: dict[str, dict[str, Any]] = {}
+        self._pending: collections.deque = collections.deque()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_pending"] = collections.deque()
+        return state
+
+    # -- helpers ------------------------------------------------------------------------
+    def _record(self, trial) -> dict[str, Any]:
+        rec = self._records.get(trial.trial_id)
+        if rec is None:
+            rec = {
+                "trial_id": trial.trial_id,
+                "config": dict(trial.config or {}),
+                "status": "PENDING",
+                "epochs": 0,
+                "best": None,
+                "best_epoch": None,
+                "metrics": {},
+                "history": [],
+                "node_ip": None,
+                "started_at": None,
+            }
+            self._records[trial.trial_id] = rec
+        return rec
+
+    def _write(self, trial_id: str, event: str) -> None:
+        rec = self._records[trial_id]
+        self._pending.append((trial_id, dict(rec), rec.get("best"), event))
+        self.flush()
+
+    def flush(self) -> bool:
+        while self._pending:
+            trial_id, rec, score, event = self._pending[0]
+            try:
+                self.store.write_trial(self.sweep_id, trial_id, rec, score, event)
+            except Exception as exc:  # keep the sweep going; retry at the next event
+                log.warning(
+                    "state store write buffered (%d pending): %s",
+                    len(self._pending),
+                    type(exc).__name__,
+                )
+                return False
+            self._pending.popleft()
+        return True
+
+    # -- Tune hooks ---------------------------------------------------------------------
+    def on_trial_start(self, iteration, trials, trial, **info):
+        rec = self._record(trial)
+        rec.update(status="RUNNING", started_at=rec["started_at"] or time.time())
+        self._write(trial.trial_id, "started")
+
+    def on_trial_restore(self, iteration, trials, trial, **info):
+        self._record(trial)["restored"] = self._record(trial).get("restored", 0) + 1
+        self._write(trial.trial_id, "restored")
+
+    def on_trial_result(self, iteration, trials, trial, result, **info):
+        rec = self._record(trial)
+        value = result.get(self.metric)
+        epoch = int(result.get("epoch", result.get("training_iteration", 0)))
+        rec["epochs"] = epoch
+        rec["metrics"] = {k: result[k] for k in _METRIC_KEYS if k in result}
+        rec["node_ip"] = result.get("node_ip", rec["node_ip"])
+        rec["node_id"] = result.get("node_id")
+        if value is not None and math.isfinite(value):
+            rec["history"] = [*rec["history"][: epoch - 1], value]
+            better = rec["best"] is None or (
+                value > rec["best"] if self.mode == "max" else value < rec["best"]
+            )
+            if better:
+                rec["best"], rec["best_epoch"] = float(value), epoch
+        self._write(trial.trial_id, "reported")
+
+    def on_trial_complete(self, iteration, trials, trial, **info):
+        rec = self._record(trial)
+        rec["status"] = "TERMINATED"
+        rec["stopped_early"] = rec["epochs"] < self.max_epochs
+        rec["finished_at"] = time.time()
+        self._write(trial.trial_id, "stopped_early" if rec["stopped_early"] else "completed")
+
+    def on_trial_error(self, iteration, trials, trial, **info):
+        rec = self._record(trial)
+        rec["status"] = "ERROR"
+        rec["finished_at"] = time.time()
+        rec["error"] = _error_text(trial)
+        self._write(trial.trial_id, "errored")
+
+    def on_experiment_end(self, trials, **info):
+        if not self.flush():
+            time.sleep(1.0)
+            self.flush()
+
+
+def _error_text(trial) -> str:
+    try:
+        path = trial.error_file
+        if path:
+            with open(path) as fh:
+                lines = [ln for ln in fh.read().strip().splitlines() if ln.strip()]
+                return lines[-1][:500] if lines else "unknown error"
+    except OSError:
+        pass
+    return "trial failed (no error file)"
+
+
+class CancelStopper(Stopper):
+    """Stops every trial once the sweep's status in the store is ``cancelled``."""
+
+    def __init__(self, store: StateStore, sweep_id: str, every_s: float = 2.0) -> None:
+        self.store = store
+        self.sweep_id = sweep_id
+        self.every_s = every_s
+        self._checked = 0.0
+        self._cancelled = False
+
+    def __call__(self, trial_id, result):
+        return self.stop_all()
+
+    def stop_all(self) -> bool:
+        now = time.monotonic()
+        if not self._cancelled and now - self._checked >= self.every_s:
+            self._checked = now
+            try:
+                record = self.store.get_sweep(self.sweep_id) or {}
+                self._cancelled = record.get("status") == CANCELLED
+            except Exception:  # an unreachable store must not stop the sweep
+                pass
+        return self._cancelled
+
+
+class ProgressCallback(Callback):
+    """One line per change: trials running / done / stopped early / errored, best so far."""
+
+    def __init__(self, metric: str, mode: str, max_epochs: int, total: int) -> None:
+        self.metric, self.mode, self.max_epochs, self.total = metric, mode, max_epochs, total
+        self._best: float | None = None
+        self._last = ""
+
+    def _show(self, trials) -> None:
+        running = sum(t.status == "RUNNING" for t in trials)
+        done = [t for t in trials if t.status == "TERMINATED"]
+        early = sum(
+            (t.last_result or {}).get("training_iteration", 0) < self.max_epochs for t in done
+        )
+        errored = sum(t.status == "ERROR" for t in trials)
+        best = "-" if self._best is None else f"{self._best:.4f}"
+        line = (
+            f"trials {len(done) + errored}/{self.total} done ({early} stopped early, "
+            f"{errored} errored), {running} running; best {self.metric} {best}"
+        )
+        if line != self._last:
+            self._last = line
+            click.echo(line)
+
+    def on_trial_result(self, iteration, trials, trial, result, **info):
+        value = result.get(self.metric)
+        if (
+            value is not None
+            and math.isfinite(value)
+            and (
+                self._best is None
+                or (value > self._best if self.mode == "max" else value < self._best)
+            )
+        ):
+            self._best = float(value)
+        self._show(trials)
+
+    def on_trial_complete(self, iteration, trials, trial, **info):
+        self._show(trials)
+
+    def on_trial_error(self, iteration, trials, trial, **info):
+        self._show(trials)

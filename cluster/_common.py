@@ -1,0 +1,81 @@
+"""Helpers shared by the sweep commands: store options, opening the store, printing."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from ._errors import BadInput
+
+
+def store_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = click.option(
+        "--prefix",
+        default="sweep:",
+        show_default=True,
+        envvar="SWEEP_PREFIX",
+        help="Redis key prefix (env SWEEP_PREFIX).",
+    )(fn)
+    fn = click.option(
+        "--redis-url",
+        default=None,
+        metavar="URL",
+        help="Redis URL, e.g. redis://:PASSWORD@host:6380/0 or rediss:// for TLS. "
+        "Default: SWEEP_REDIS_URL, else the `sweep local up` Redis, else "
+        "redis://127.0.0.1:6380/0.",
+    )(fn)
+    return fn
+
+
+def open_store(redis_url: str | None, prefix: str):
+    from ._redis_store import RedisStateStore
+    from ._settings import resolve_redis_url
+    from ._store import StoreUnavailable
+
+    try:
+        store = RedisStateStore(resolve_redis_url(redis_url), prefix)
+        store.ping()
+    except StoreUnavailable as exc:
+        raise BadInput(str(exc)) from None
+    except ValueError as exc:  # malformed URL
+        raise BadInput(f"invalid Redis URL: {exc}") from None
+    return store
+
+
+def require_sweep(store, sweep_id: str) -> dict[str, Any]:
+    record = store.get_sweep(sweep_id)
+    if record is None:
+        raise BadInput(f"no sweep {sweep_id!r} in Redis; `sweep list` shows the known sweeps")
+    return record
+
+
+def echo_json(obj: Any) -> None:
+    click.echo(json.dumps(obj, indent=2, sort_keys=True, default=str))
+
+
+def ago(ts: Any) -> str:
+    try:
+        seconds = time.time() - float(ts)
+    except (TypeError, ValueError):
+        return "-"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f}{unit} ago"
+    return f"{seconds:.0f}s ago"
+
+
+def trial_counts(trials: dict[str, dict[str, Any]]) -> dict[str, int]:
+    counts = {"running": 0, "done": 0, "stopped_early": 0, "errored": 0}
+    for rec in trials.values():
+        if rec.get("status") == "RUNNING":
+            counts["running"] += 1
+        elif rec.get("status") == "TERMINATED":
+            counts["done"] += 1
+            counts["stopped_early"] += bool(rec.get("stopped_early"))
+        elif rec.get("status") == "ERROR":
+            counts["errored"] += 1
+    return counts

@@ -1,0 +1,215 @@
+"""Redis implementation of the state store (keys in ``_keys.py``)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from typing import Any
+
+import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
+
+from ._keys import Keys
+from ._settings import redact, strip_password, with_password
+from ._status import PENDING, check_move
+from ._store import StoreUnavailable, SweepExists
+
+_JSON_FIELDS = ("spec", "history", "test_metrics")
+
+
+def connect(url: str, retries: int = 5, timeout: float = 5.0) -> redis.Redis:
+    """A client that retries with exponential backoff on connection errors and timeouts."""
+    return redis.Redis.from_url(
+        url,
+        decode_responses=True,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry=Retry(ExponentialBackoff(cap=4.0, base=0.1), retries),
+        retry_on_error=[redis.ConnectionError, redis.TimeoutError],
+        health_check_interval=15,
+    )
+
+
+class RedisStateStore:
+    """Sweep records, trial table, leaderboard and events in Redis.
+
+    Pickles without the client or the password (the password is read back from the
+    environment, see ``_settings.with_password``), so it can travel inside Ray Tune state.
+    """
+
+    def __init__(self, url: str, prefix: str = "sweep:", retries: int = 5) -> None:
+        self.url = url
+        self.keys = Keys(prefix)
+        self._retries = retries
+        self._client = connect(url, retries)
+
+    # -- pickling without secrets -------------------------------------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        return {
+            "url": strip_password(self.url),
+            "prefix": self.keys.prefix,
+            "retries": self._retries,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(with_password(state["url"]), state["prefix"], state["retries"])
+
+    def __repr__(self) -> str:
+        return f"RedisStateStore({redact(self.url)!r}, prefix={self.keys.prefix!r})"
+
+    @property
+    def client(self) -> redis.Redis:
+        return self._client
+
+    def ping(self) -> None:
+        try:
+            self._client.ping()
+        except redis.AuthenticationError as exc:
+            raise StoreUnavailable(
+                f"Redis at {redact(self.url)} refused the credentials ({exc}); check the "
+                "password in --redis-url / SWEEP_REDIS_URL"
+            ) from None
+        except redis.ResponseError as exc:
+            if "NOAUTH" in str(exc) or "WRONGPASS" in str(exc):
+                raise StoreUnavailable(
+                    f"Redis at {redact(self.url)} needs a password ({exc}); put it in the URL: "
+                    "redis://:PASSWORD@host:port/0"
+                ) from None
+            raise
+        except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+            raise StoreUnavailable(
+                f"cannot reach Redis at {redact(self.url)} ({type(exc).__name__}: {exc}); start "
+                "it (`sweep local up`) or pass --redis-url / SWEEP_REDIS_URL"
+            ) from None
+
+    # -- sweeps -----------------------------------------------------------------------------
+    def create_sweep(self, sweep_id: str, spec: dict[str, Any], storage: str) -> None:
+        now = time.time()
+        record = {
+            "id": sweep_id,
+            "status": PENDING,
+            "created_at": now,
+            "pending_at": now,
+            "spec": json.dumps(spec),
+            "storage": storage,
+            "history": json.dumps([{"status": PENDING, "at": now}]),
+        }
+        key = self.keys.sweep(sweep_id)
+        with self._client.pipeline() as pipe:
+            pipe.watch(key)
+            if pipe.exists(key):
+                raise SweepExists(f"sweep {sweep_id!r} already exists; choose another --name")
+            pipe.multi()
+            pipe.hset(key, mapping={k: str(v) for k, v in record.items()})
+            pipe.zadd(self.keys.index, {sweep_id: now})
+            pipe.execute()
+
+    def get_sweep(self, sweep_id: str) -> dict[str, Any] | None:
+        raw = self._client.hgetall(self.keys.sweep(sweep_id))
+        return _decode(raw) if raw else None
+
+    def list_sweeps(self, limit: int = 50) -> list[dict[str, Any]]:
+        ids = self._client.zrevrange(self.keys.index, 0, limit - 1)
+        with self._client.pipeline(transaction=False) as pipe:
+            for sweep_id in ids:
+                pipe.hgetall(self.keys.sweep(sweep_id))
+            rows = pipe.execute()
+        return [_decode(r) for r in rows if r]
+
+    def move(
+        self,
+        sweep_id: str,
+        status: str,
+        *,
+        resume: bool = False,
+        reason: str | None = None,
+        **fields: Any,
+    ) -> None:
+        """Move the status atomically (WATCH/MULTI): the check and the write are one step."""
+        key = self.keys.sweep(sweep_id)
+
+        def apply(pipe: redis.client.Pipeline) -> None:
+            current = pipe.hget(key, "status")
+            check_move(current, status, resume)
+            history = json.loads(pipe.hget(key, "history") or "[]")
+            now = time.time()
+            entry = {"status": status, "at": now}
+            if reason:
+                entry["reason"] = reason
+            if resume:
+                entry["resumed_from"] = current
+            history.append(entry)
+            values = {
+                "status": status,
+                f"{status}_at": now,
+                "history": json.dumps(history),
+                **{k: _encode(v) for k, v in fields.items()},
+            }
+            pipe.multi()
+            pipe.hset(key, mapping=values)
+            if resume:
+                pipe.hincrby(key, "resumes", 1)
+
+        self._client.transaction(apply, key)
+
+    def set_fields(self, sweep_id: str, **fields: Any) -> None:
+        self._client.hset(
+            self.keys.sweep(sweep_id), mapping={k: _encode(v) for k, v in fields.items()}
+        )
+
+    # -- trials -----------------------------------------------------------------------------
+    def write_trial(
+        self, sweep_id: str, trial_id: str, record: dict[str, Any], score: float | None, event: str
+    ) -> None:
+        """Trial row, leaderboard score and one event, in one MULTI/EXEC."""
+        payload = json.dumps(record, default=str)
+        with self._client.pipeline(transaction=True) as pipe:
+            pipe.hset(self.keys.trials(sweep_id), trial_id, payload)
+            if score is not None:
+                pipe.zadd(self.keys.leaderboard(sweep_id), {trial_id: score})
+            pipe.xadd(
+                self.keys.events(sweep_id),
+                {"event": event, "trial_id": trial_id, "data": payload},
+                maxlen=100_000,
+                approximate=True,
+            )
+            pipe.execute()
+
+    def trials(self, sweep_id: str) -> dict[str, dict[str, Any]]:
+        raw = self._client.hgetall(self.keys.trials(sweep_id))
+        return {k: json.loads(v) for k, v in raw.items()}
+
+    def leaderboard(
+        self, sweep_id: str, mode: str, top: int | None = None
+    ) -> list[tuple[str, float]]:
+        end = -1 if top is None else top - 1
+        fetch = self._client.zrevrange if mode == "max" else self._client.zrange
+        return [
+            (t, float(s))
+            for t, s in fetch(self.keys.leaderboard(sweep_id), 0, end, withscores=True)
+        ]
+
+    def events(self, sweep_id: str, count: int = 100) -> list[dict[str, Any]]:
+        rows = self._client.xrange(self.keys.events(sweep_id), count=count)
+        return [{"id": i, **f} for i, f in rows]
+
+
+def _encode(value: Any) -> str:
+    if isinstance(value, dict | list):
+        return json.dumps(value, default=str)
+    return str(value)
+
+
+def _decode(raw: dict[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = dict(raw)
+    for name in _JSON_FIELDS:
+        if name in out:
+            with contextlib.suppress(ValueError):
+                out[name] = json.loads(out[name])
+    for name, value in raw.items():
+        if name.endswith("_at") or name in ("best_metric",):
+            with contextlib.suppress(ValueError):
+                out[name] = float(value)
+    return out

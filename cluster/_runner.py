@@ -1,0 +1,138 @@
+"""Run a recorded sweep in this process: the entry point of the Ray job (driver).
+
+``python -m cluster.job run ID`` on the cluster, or in-process for a local sweep.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from ._callback import CancelStopper, ProgressCallback, RedisStateCallback
+from ._optuna_journal import optuna_storage
+from ._redis_store import RedisStateStore
+from ._status import CANCELLED, FAILED, RUNNING, SUCCEEDED
+
+log = logging.getLogger(__name__)
+
+
+def new_sweep_id(name: str) -> str:
+    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%d-%H%M%S")
+    return f"{name}-{stamp}-{secrets.token_hex(2)}"
+
+
+def ensure_ray(address: str | None = None, **init_kwargs: Any) -> None:
+    """Connect to ``address`` (or RAY_ADDRESS, as inside a Ray job), else start a local Ray
+    bound to 127.0.0.1."""
+    import ray
+
+    if ray.is_initialized():
+        return
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    if address:
+        ray.init(address=address, log_to_driver=False, **init_kwargs)
+    else:
+        ray.init(
+            include_dashboard=False,
+            log_to_driver=False,
+            _node_ip_address="127.0.0.1",
+            **init_kwargs,
+        )
+
+
+def check_resources(spec, available: dict[str, float]) -> None:
+    """Refuse per-trial resources that no node of this (non-autoscaling) cluster can give."""
+    from search import SpecError
+
+    if spec.resources.cpus > available.get("CPU", 0):
+        raise SpecError(
+            f"resources.cpus={spec.resources.cpus} but the cluster has "
+            f"{available.get('CPU', 0):g} CPUs; lower resources.cpus"
+        )
+    if spec.resources.gpus > available.get("GPU", 0):
+        raise SpecError(
+            f"resources.gpus={spec.resources.gpus} but the cluster has "
+            f"{available.get('GPU', 0):g} GPUs; set resources.gpus: 0 or add GPU "
+            "workers"
+        )
+
+
+def execute_sweep(
+    sweep_id: str,
+    redis_url: str,
+    *,
+    prefix: str = "sweep:",
+    resume: bool = False,
+    progress: bool = True,
+    check_local_resources: bool = False,
+) -> dict[str, Any]:
+    """Run (or resume) the sweep recorded in Redis; returns the final sweep record."""
+    import ray
+
+    from data import file_digests
+    from search import parse_sweep_spec, run_sweep, storage_root
+
+    store = RedisStateStore(redis_url, prefix)
+    store.ping()
+    record = store.get_sweep(sweep_id)
+    if record is None:
+        raise KeyError(f"sweep {sweep_id!r} is not recorded in Redis ({store!r})")
+    spec = parse_sweep_spec(record["spec"])
+    try:
+        ensure_ray()
+        if check_local_resources:
+            check_resources(spec, ray.cluster_resources())
+        if resume:
+            store.move(sweep_id, RUNNING, resume=True, reason="resumed")
+        elif record["status"] != RUNNING:
+            store.move(sweep_id, RUNNING)
+        callbacks = [
+            RedisStateCallback(store, sweep_id, spec.metric, spec.mode, spec.asha.max_epochs)
+        ]
+        if progress:
+            callbacks.append(
+                ProgressCallback(spec.metric, spec.mode, spec.asha.max_epochs, spec.trials)
+            )
+        outcome = run_sweep(
+            spec,
+            sweep_id,
+            optuna_storage=optuna_storage(redis_url, sweep_id, store.keys),
+            callbacks=callbacks,
+            stopper=CancelStopper(store, sweep_id),
+            on_status=lambda status, **fields: store.move(sweep_id, status, **fields),
+            resume=resume,
+            progress=progress,
+        )
+        local = "://" not in outcome.artifact
+        meta_sha = file_digests(Path(outcome.artifact) / "metadata.json")["sha256"] if local else ""
+        store.move(
+            sweep_id,
+            SUCCEEDED,
+            artifact=outcome.artifact,
+            artifact_sha256=meta_sha,
+            test_metrics={
+                "accuracy": outcome.test.accuracy,
+                "f1": outcome.test.f1,
+                "roc_auc": outcome.test.roc_auc,
+                "loss": outcome.test.loss,
+            },
+            experiment=f"{storage_root(spec).rstrip('/')}/{sweep_id}",
+        )
+    except BaseException as exc:
+        current = (store.get_sweep(sweep_id) or {}).get("status")
+        if current not in (CANCELLED, SUCCEEDED, FAILED):
+            reason = (
+                "interrupted"
+                if isinstance(exc, KeyboardInterrupt)
+                else f"{type(exc).__name__}: {exc}"
+            )
+            try:
+                store.move(sweep_id, FAILED, error=reason[:2000])
+            except Exception:
+                log.exception("could not record the failure of sweep %s", sweep_id)
+        raise
+    return store.get_sweep(sweep_id) or {}

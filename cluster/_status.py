@@ -1,0 +1,41 @@
+"""Sweep status moves: a pure table and check; the store applies them atomically."""
+
+from __future__ import annotations
+
+PENDING, RUNNING, RETRAINING, EXPORTING = "pending", "running", "retraining", "exporting"
+SUCCEEDED, FAILED, CANCELLED = "succeeded", "failed", "cancelled"
+STATUSES = (PENDING, RUNNING, RETRAINING, EXPORTING, SUCCEEDED, FAILED, CANCELLED)
+FINAL = frozenset({SUCCEEDED, FAILED, CANCELLED})
+
+_MOVES: dict[str, frozenset[str]] = {
+    PENDING: frozenset({RUNNING, FAILED, CANCELLED}),
+    RUNNING: frozenset({RETRAINING, FAILED, CANCELLED}),
+    RETRAINING: frozenset({EXPORTING, FAILED, CANCELLED}),
+    EXPORTING: frozenset({SUCCEEDED, FAILED, CANCELLED}),
+    SUCCEEDED: frozenset(),
+    FAILED: frozenset(),
+    CANCELLED: frozenset(),
+}
+# `sweep resume` may restart a sweep whose driver died (still "running"/"retraining"/
+# "exporting" in Redis) or that failed or was cancelled.
+RESUMABLE = frozenset({RUNNING, RETRAINING, EXPORTING, FAILED, CANCELLED})
+
+
+class TransitionError(ValueError):
+    """A status move that the lifecycle does not allow."""
+
+
+def check_move(current: str | None, new: str, resume: bool = False) -> None:
+    """Raise :class:`TransitionError` unless ``current -> new`` is allowed."""
+    if current is None:
+        raise TransitionError(f"cannot move to {new!r}: the sweep does not exist")
+    if resume:
+        if new != RUNNING or current not in RESUMABLE:
+            raise TransitionError(
+                f"cannot resume a sweep that is {current!r}; only "
+                f"{sorted(RESUMABLE)} sweeps can be resumed"
+            )
+        return
+    if new not in _MOVES.get(current, frozenset()):
+        allowed = sorted(_MOVES.get(current, ())) or ["nothing (final)"]
+        raise TransitionError(f"cannot move a {current!r} sweep to {new!r}; allowed: {allowed}")

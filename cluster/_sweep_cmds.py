@@ -1,0 +1,473 @@
+"""``sweep launch | list | status | trials | best | resume | cancel``."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import click
+
+from ._common import (
+    ago,
+    echo_json,
+    open_store,
+    require_sweep,
+    store_options,
+    trial_counts,
+)
+from ._errors import BadInput, WorkFailed, cli_errors
+
+
+def _override(spec, **values):
+    """Apply CLI overrides (``section__key`` for nested sections)."""
+    from search import SpecError
+
+    nested: dict[str, dict] = {}
+    top = {}
+    for key, value in values.items():
+        if value is None:
+            continue
+        if "__" in key:
+            section, name = key.split("__")
+            nested.setdefault(section, {})[name] = value
+        else:
+            top[key] = value
+    try:
+        for section, fields in nested.items():
+            top[section] = replace(getattr(spec, section), **fields)
+        return replace(spec, **top)
+    except ValueError as exc:
+        raise SpecError(str(exc)) from exc
+
+
+def _load_spec(path):
+    import yaml
+
+    from search import default_spec_text, load_yaml, parse_sweep_spec
+
+    return parse_sweep_spec(load_yaml(path) if path else yaml.safe_load(default_spec_text()))
+
+
+def _follow(store, sweep_id: str, quiet: bool, interval: float = 2.0) -> dict:
+    """Print progress from Redis until the sweep reaches a final status."""
+    from ._status import FINAL
+
+    last = ""
+    while True:
+        record = store.get_sweep(sweep_id) or {}
+        trials = store.trials(sweep_id)
+        c = trial_counts(trials)
+        best = store.leaderboard(sweep_id, record.get("spec", {}).get("mode", "max"), 1)
+        line = (
+            f"[{record.get('status')}] trials {c['done'] + c['errored']} done "
+            f"({c['stopped_early']} stopped early, {c['errored']} errored), "
+            f"{c['running']} running; best {best[0][1]:.4f}"
+            if best
+            else f"[{record.get('status')}] trials {c['done']} done, {c['running']} running"
+        )
+        if line != last and not quiet:
+            click.echo(line)
+            last = line
+        if record.get("status") in FINAL:
+            return record
+        time.sleep(interval)
+
+
+def _summary(record: dict) -> str:
+    test = record.get("test_metrics") or {}
+    lines = [f"sweep {record['id']}: {record['status']}"]
+    if record.get("best_trial"):
+        lines.append(
+            f"  best trial {record['best_trial']}  "
+            f"{record.get('spec', {}).get('metric', 'metric')} "
+            f"{float(record.get('best_metric', 'nan')):.4f}"
+        )
+    if test:
+        lines.append(
+            f"  test accuracy {test.get('accuracy', float('nan')):.4f}  "
+            f"F1 {test.get('f1', float('nan')):.4f}  "
+            f"ROC AUC {test.get('roc_auc', float('nan')):.4f}"
+        )
+    if record.get("artifact"):
+        lines.append(f"  model: {record['artifact']}")
+    if record.get("experiment"):
+        lines.append(f"  Ray Tune experiment (TensorBoard logs): {record['experiment']}")
+    if record.get("error"):
+        lines.append(f"  error: {record['error']}")
+    return "\n".join(lines)
+
+
+@click.command()
+@click.argument("spec", required=False, type=click.Path(dir_okay=False))
+@click.option(
+    "--data",
+    "data_source",
+    default=None,
+    metavar="SOURCE",
+    help="Overrides data.source (env SWEEP_IMDB is read by the loader for 'imdb').",
+)
+@click.option("--name", help="Overrides name (the sweep id is NAME-<time>-<random>).")
+@click.option("--trials", type=int, help="Overrides trials.")
+@click.option("--concurrency", type=int, help="Overrides concurrency.")
+@click.option("--max-epochs", type=int, help="Overrides asha.max_epochs.")
+@click.option("--grace-period", type=int, help="Overrides asha.grace_period.")
+@click.option("--cpus", type=float, help="Overrides resources.cpus (per trial).")
+@click.option("--gpus", type=float, help="Overrides resources.gpus (per trial, 0.25 = quarter).")
+@click.option("--max-reviews", type=int, help="Overrides data.max_reviews.")
+@click.option("--storage", help="Overrides storage (folder or URI of the storage root).")
+@click.option("--seed", type=int, help="Overrides seed (TPE).")
+@click.option("--time-budget", "time_budget_s", type=float, help="Overrides time_budget_s.")
+@click.option(
+    "--address",
+    envvar="RAY_ADDRESS",
+    default=None,
+    help="Ray dashboard URL to submit the sweep to as a Ray job (env RAY_ADDRESS), "
+    "e.g. http://127.0.0.1:8265. Without it the sweep runs here on a local Ray.",
+)
+@click.option(
+    "--follow/--no-follow",
+    default=True,
+    show_default=True,
+    help="With --address: print progress until the sweep ends.",
+)
+@store_options
+@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+@click.option("--json", "as_json", is_flag=True, help="Print the final record as JSON.")
+@cli_errors
+def launch(
+    spec,
+    data_source,
+    name,
+    trials,
+    concurrency,
+    max_epochs,
+    grace_period,
+    cpus,
+    gpus,
+    max_reviews,
+    storage,
+    seed,
+    time_budget_s,
+    address,
+    follow,
+    redis_url,
+    prefix,
+    quiet,
+    as_json,
+):
+    """Create a sweep in Redis and run it (OptunaSearch + ASHA on Ray Tune).
+
+    SPEC is a sweep YAML (default: the built-in spec, see search/default_sweep.yaml);
+    flags override its keys.
+
+    \b
+    Examples:
+      sweep launch examples/quick.yaml --data ../shared/data/imdb/aclImdb_v1.tar.gz
+      sweep launch --address http://127.0.0.1:8265 --trials 48 --concurrency 8
+    """
+    from search import spec_to_dict, storage_root
+
+    from ._ray import RayUnavailable, submit_sweep_job
+    from ._runner import execute_sweep, new_sweep_id
+    from ._status import FAILED
+
+    parsed = _override(
+        _load_spec(spec),
+        name=name,
+        trials=trials,
+        concurrency=concurrency,
+        storage=storage,
+        seed=seed,
+        time_budget_s=time_budget_s,
+        data__source=data_source,
+        data__max_reviews=max_reviews,
+        asha__max_epochs=max_epochs,
+        asha__grace_period=grace_period,
+        resources__cpus=cpus,
+        resources__gpus=gpus,
+    )
+    store = open_store(redis_url, prefix)
+    sweep_id = new_sweep_id(parsed.name)
+    store.create_sweep(sweep_id, spec_to_dict(parsed), storage_root(parsed))
+    if not quiet and not as_json:
+        click.echo(
+            f"sweep {sweep_id} created; Ray Tune results and TensorBoard logs under "
+            f"{storage_root(parsed).rstrip('/')}/{sweep_id}"
+        )
+    if address:
+        try:
+            job_id = submit_sweep_job(address, sweep_id, store.url, "run", prefix)
+        except RayUnavailable as exc:
+            store.move(sweep_id, FAILED, error=str(exc))
+            raise BadInput(str(exc)) from None
+        store.set_fields(sweep_id, ray_job_id=job_id, ray_address=address)
+        if not quiet and not as_json:
+            click.echo(f"submitted as Ray job {job_id} to {address}")
+        if not follow:
+            if as_json:
+                echo_json(store.get_sweep(sweep_id))
+            return
+        record = _follow(store, sweep_id, quiet or as_json)
+    else:
+        try:
+            record = execute_sweep(
+                sweep_id,
+                store.url,
+                prefix=prefix,
+                progress=not (quiet or as_json),
+                check_local_resources=True,
+            )
+        except Exception as exc:
+            record = store.get_sweep(sweep_id) or {}
+            if record.get("status") == "cancelled":
+                click.echo(f"sweep {sweep_id} was cancelled")
+                return
+            from search import SpecError
+
+            if isinstance(exc, SpecError):
+                raise
+            raise WorkFailed(f"sweep {sweep_id} failed: {type(exc).__name__}: {exc}") from exc
+    if as_json:
+        echo_json(record)
+    else:
+        click.echo(_summary(record))
+    if record.get("status") != "succeeded":
+        raise WorkFailed(f"sweep {sweep_id} ended {record.get('status')}")
+
+
+@click.command(name="list")
+@click.option("--limit", default=50, show_default=True, help="How many sweeps, newest first.")
+@store_options
+@click.option("--json", "as_json", is_flag=True)
+@cli_errors
+def list_sweeps(limit, redis_url, prefix, as_json):
+    """List sweeps, newest first.
+
+    \b
+    Example:
+      sweep list --limit 10
+    """
+    rows = open_store(redis_url, prefix).list_sweeps(limit)
+    if as_json:
+        echo_json(
+            [
+                {
+                    k: r.get(k)
+                    for k in ("id", "status", "created_at", "best_metric", "best_trial", "artifact")
+                }
+                for r in rows
+            ]
+        )
+        return
+    if not rows:
+        click.echo("no sweeps yet; start one with `sweep launch`")
+    for r in rows:
+        best = r.get("best_metric")
+        click.echo(
+            f"{r['id']:<40} {r['status']:<11} {ago(r.get('created_at')):>9}  best {best:.4f}"
+            if isinstance(best, float)
+            else f"{r['id']:<40} {r['status']:<11} {ago(r.get('created_at')):>9}"
+        )
+
+
+@click.command()
+@click.argument("sweep_id")
+@store_options
+@click.option("--watch", is_flag=True, help="Keep printing progress until the sweep ends.")
+@click.option("--json", "as_json", is_flag=True)
+@cli_errors
+def status(sweep_id, redis_url, prefix, watch, as_json):
+    """Show a sweep's status, progress, best trial and artifact.
+
+    \b
+    Example:
+      sweep status imdb-lstm-20261124-101500-ab12 --watch
+    """
+    store = open_store(redis_url, prefix)
+    record = require_sweep(store, sweep_id)
+    if watch:
+        record = _follow(store, sweep_id, as_json)
+    counts = trial_counts(store.trials(sweep_id))
+    if as_json:
+        echo_json({**record, "trial_counts": counts})
+        return
+    click.echo(_summary(record))
+    click.echo(
+        f"  trials: {counts['done']} done ({counts['stopped_early']} stopped early), "
+        f"{counts['running']} running, {counts['errored']} errored"
+    )
+    for move in record.get("history", []):
+        extra = f" ({move['reason']})" if move.get("reason") else ""
+        click.echo(f"  {move['status']:<11} {ago(move['at'])}{extra}")
+
+
+@click.command()
+@click.argument("sweep_id")
+@click.option("--top", type=int, default=None, help="Only the N best trials.")
+@store_options
+@click.option("--json", "as_json", is_flag=True)
+@cli_errors
+def trials(sweep_id, top, redis_url, prefix, as_json):
+    """The trial table, best first (leaderboard order), then unscored trials.
+
+    \b
+    Example:
+      sweep trials imdb-lstm-20261124-101500-ab12 --top 5
+    """
+    store = open_store(redis_url, prefix)
+    record = require_sweep(store, sweep_id)
+    table = store.trials(sweep_id)
+    order = [t for t, _ in store.leaderboard(sweep_id, record["spec"]["mode"])]
+    order += sorted(t for t in table if t not in order)
+    rows = [table[t] for t in order if t in table][:top]
+    if as_json:
+        echo_json(rows)
+        return
+    metric = record["spec"]["metric"]
+    click.echo(f"{'trial':<16} {'status':<11} {'epochs':>6} {metric:>12}  {'node':<15} config")
+    for r in rows:
+        best = f"{r['best']:.4f}" if r.get("best") is not None else "-"
+        status_ = r["status"] + ("*" if r.get("stopped_early") else "")
+        cfg = ", ".join(
+            f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
+            for k, v in sorted(r.get("config", {}).items())
+        )
+        click.echo(
+            f"{r['trial_id']:<16} {status_:<11} {r.get('epochs', 0):>6} {best:>12}  "
+            f"{r.get('node_ip') or '-':<15} {cfg}"
+        )
+        if r.get("error"):
+            click.echo(f"{'':<16} error: {r['error']}")
+    click.echo("(* stopped early by ASHA)")
+
+
+@click.command()
+@click.argument("sweep_id")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(file_okay=False),
+    help="Copy the exported model here (every sha256 is verified).",
+)
+@store_options
+@click.option("--json", "as_json", is_flag=True)
+@cli_errors
+def best(sweep_id, output, redis_url, prefix, as_json):
+    """The winner's metrics and, with --output, its exported model.
+
+    \b
+    Example:
+      sweep best imdb-lstm-20261124-101500-ab12 --output my-model/
+      sweep predict my-model/ "What a film!"
+    """
+    from ._artifacts import fetch_artifact
+
+    store = open_store(redis_url, prefix)
+    record = require_sweep(store, sweep_id)
+    if record["status"] != "succeeded" or not record.get("artifact"):
+        raise BadInput(
+            f"sweep {sweep_id} is {record['status']}, it has no exported model yet; "
+            "wait for it (`sweep status ID --watch`) or resume it (`sweep resume ID`)"
+        )
+    copied = None
+    if output:
+        copied = fetch_artifact(record["artifact"], output, record.get("artifact_sha256"))
+    if as_json:
+        echo_json(
+            {
+                **{
+                    k: record.get(k)
+                    for k in (
+                        "id",
+                        "best_trial",
+                        "best_metric",
+                        "artifact",
+                        "artifact_sha256",
+                        "test_metrics",
+                    )
+                },
+                "output": str(copied) if copied else None,
+            }
+        )
+        return
+    click.echo(_summary(record))
+    if copied:
+        click.echo(f"  copied and verified: {copied}")
+
+
+@click.command()
+@click.argument("sweep_id")
+@click.option(
+    "--address",
+    envvar="RAY_ADDRESS",
+    default=None,
+    help="Ray dashboard URL to resume on as a Ray job (env RAY_ADDRESS).",
+)
+@store_options
+@click.option("-q", "--quiet", is_flag=True)
+@cli_errors
+def resume(sweep_id, address, redis_url, prefix, quiet):
+    """Continue an interrupted sweep: unfinished trials restart from their last checkpoint,
+    finished trials are not repeated, the same Optuna study is used.
+
+    \b
+    Example:
+      sweep resume imdb-lstm-20261124-101500-ab12
+    """
+    from ._ray import RayUnavailable, submit_sweep_job
+    from ._runner import execute_sweep
+    from ._status import RESUMABLE
+
+    store = open_store(redis_url, prefix)
+    record = require_sweep(store, sweep_id)
+    if record["status"] not in RESUMABLE:
+        raise BadInput(
+            f"sweep {sweep_id} is {record['status']}; only "
+            f"{', '.join(sorted(RESUMABLE))} sweeps can be resumed"
+        )
+    if address:
+        try:
+            job_id = submit_sweep_job(address, sweep_id, store.url, "resume", prefix)
+        except RayUnavailable as exc:
+            raise BadInput(str(exc)) from None
+        store.set_fields(sweep_id, ray_job_id=job_id, ray_address=address)
+        click.echo(f"resume submitted as Ray job {job_id}")
+        record = _follow(store, sweep_id, quiet)
+    else:
+        try:
+            record = execute_sweep(
+                sweep_id, store.url, prefix=prefix, resume=True, progress=not quiet
+            )
+        except Exception as exc:
+            raise WorkFailed(f"resume of {sweep_id} failed: {type(exc).__name__}: {exc}") from exc
+    click.echo(_summary(record))
+    if record.get("status") != "succeeded":
+        raise WorkFailed(f"sweep {sweep_id} ended {record.get('status')}")
+
+
+@click.command()
+@click.argument("sweep_id")
+@store_options
+@cli_errors
+def cancel(sweep_id, redis_url, prefix):
+    """Cancel a sweep: its status becomes cancelled, its trials stop, its Ray job is stopped.
+
+    \b
+    Example:
+      sweep cancel imdb-lstm-20261124-101500-ab12
+    """
+    from ._ray import stop_job
+    from ._status import CANCELLED, TransitionError
+
+    store = open_store(redis_url, prefix)
+    record = require_sweep(store, sweep_id)
+    try:
+        store.move(sweep_id, CANCELLED, reason="sweep cancel")
+    except TransitionError as exc:
+        raise BadInput(str(exc)) from None
+    if record.get("ray_job_id") and record.get("ray_address"):
+        stop_job(record["ray_address"], record["ray_job_id"])
+    click.echo(f"sweep {sweep_id} cancelled")
+
+
+COMMANDS = [launch, list_sweeps, status, trials, best, resume, cancel]

@@ -1,0 +1,212 @@
+"""The sweep driver: data once, Tuner(OptunaSearch + ASHA), then retrain and export the winner.
+
+Ray must already be initialised (``cluster`` connects to a cluster or starts a local one).
+Side effects on shared state go through the ``on_status`` hook and the Tune ``callbacks``
+the caller passes in, so this module knows nothing about Redis.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from data import Vectorized, prepare_splits, sequence_view, vectorize_splits
+from model import Evaluation, build_model, configure_runtime, evaluate, export_model, fit
+
+from ._sweep_spec import SweepSpec, spec_to_dict
+from ._trial import TrialContext, lstm_trial, trial_configs
+from ._winner import TrialSummary, Winner, select_winner
+
+BEST_DIR = "best"
+StatusHook = Callable[..., None]
+
+
+@dataclass(frozen=True)
+class SweepOutcome:
+    winner: Winner
+    test: Evaluation
+    artifact: str
+    trials: list[TrialSummary]
+
+
+def storage_root(spec: SweepSpec) -> str:
+    """Absolute local path or URI of the storage root."""
+    if "://" in spec.storage:
+        return spec.storage
+    return str(Path(os.path.expanduser(spec.storage)).resolve())
+
+
+def experiment_path(spec: SweepSpec, sweep_id: str) -> str:
+    return f"{storage_root(spec).rstrip('/')}/{sweep_id}"
+
+
+def prepare_data(spec: SweepSpec, progress: bool = True) -> Vectorized:
+    """Load and vectorize once, at the largest vocabulary and length of the space."""
+    splits = prepare_splits(spec.data, progress=progress)
+    return vectorize_splits(
+        splits, spec.space.max_vocab_size, spec.space.max_sequence_length, spec.data.clean
+    )
+
+
+def _tuner(spec, sweep_id, data, optuna_storage, callbacks, stopper, resume):
+    from ray import tune
+    from ray.tune.schedulers import ASHAScheduler
+    from ray.tune.search.optuna import OptunaSearch
+
+    context = TrialContext(spec.train, spec.asha.max_epochs, spec.resources.cpus)
+    trainable = tune.with_resources(
+        tune.with_parameters(lstm_trial, data=data, context=context),
+        {"cpu": spec.resources.cpus, "gpu": spec.resources.gpus},
+    )
+    path = experiment_path(spec, sweep_id)
+    if resume and tune.Tuner.can_restore(path):
+        return tune.Tuner.restore(path, trainable=trainable, resume_errored=True)
+    searcher = OptunaSearch(
+        space=spec.space, study_name=sweep_id, storage=optuna_storage, seed=spec.seed
+    )
+    scheduler = ASHAScheduler(
+        time_attr="training_iteration",
+        max_t=spec.asha.max_epochs,
+        grace_period=spec.asha.grace_period,
+        reduction_factor=spec.asha.reduction_factor,
+    )
+    return tune.Tuner(
+        trainable,
+        tune_config=tune.TuneConfig(
+            metric=spec.metric,
+            mode=spec.mode,
+            search_alg=searcher,
+            scheduler=scheduler,
+            num_samples=spec.trials,
+            max_concurrent_trials=spec.concurrency,
+            time_budget_s=spec.time_budget_s,
+            reuse_actors=True,
+        ),
+        run_config=tune.RunConfig(
+            name=sweep_id,
+            storage_path=storage_root(spec),
+            failure_config=tune.FailureConfig(max_failures=spec.max_failures),
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+            callbacks=list(callbacks),
+            stop=stopper,
+            verbose=0,
+        ),
+    )
+
+
+def summarize(grid, metric: str) -> list[TrialSummary]:
+    """Trial histories from Ray Tune's own results."""
+    out = []
+    for result in grid:
+        frame = result.metrics_dataframe
+        history = (
+            tuple(float(v) for v in frame[metric].tolist())
+            if frame is not None and metric in frame
+            else ()
+        )
+        trial_id = (result.metrics or {}).get("trial_id") or Path(result.path).name
+        status = "ERROR" if result.error else "TERMINATED"
+        out.append(TrialSummary(trial_id, dict(result.config or {}), history, status))
+    return out
+
+
+def retrain_and_export(
+    spec: SweepSpec,
+    sweep_id: str,
+    data: Vectorized,
+    winner: Winner,
+    destination: str,
+    on_status: StatusHook,
+    extra_metadata: dict[str, Any] | None = None,
+) -> tuple[Evaluation, str]:
+    """Retrain the winner on train + validation for its best epoch count, test once, export."""
+    configure_runtime(seed=spec.train.seed)
+    model_cfg, train_cfg = trial_configs(winner.config, spec.train)
+    v, n = model_cfg.vocab_size, model_cfg.sequence_length
+    x_train = sequence_view(data.x_train, v, n)
+    x_val = sequence_view(data.x_val, v, n)
+    net = build_model(model_cfg)
+    if spec.retrain:
+        x = np.concatenate([x_train, x_val])
+        y = np.concatenate([data.y_train, data.y_val])
+        history = fit(net, (x, y), None, replace(train_cfg, epochs=winner.epoch))
+    else:
+        history = fit(
+            net,
+            (x_train, data.y_train),
+            (x_val, data.y_val),
+            replace(train_cfg, epochs=winner.epoch),
+        )
+    test, _ = evaluate(net, sequence_view(data.x_test, v, n), data.y_test)
+    on_status("exporting")
+    metadata = {
+        "source": "sweep",
+        "sweep_id": sweep_id,
+        "trial_id": winner.trial_id,
+        "trial_config": winner.config,
+        "epochs": winner.epoch,
+        "retrained_on": "train+validation" if spec.retrain else "train",
+        "train_config": asdict(train_cfg),
+        "validation": {spec.metric: winner.value},
+        "test": test.to_dict(),
+        "data": {
+            "fingerprint": data.fingerprint,
+            "n_train": len(data.y_train),
+            "n_validation": len(data.y_val),
+            "n_test": len(data.y_test),
+            "source": spec.data.source,
+        },
+        "spec": spec_to_dict(spec),
+        "history": [asdict(r) for r in history],
+        **(extra_metadata or {}),
+    }
+    if "://" not in destination:
+        export_model(net, data.vocabulary, model_cfg, destination, metadata)
+        return test, destination
+    with tempfile.TemporaryDirectory() as tmp:  # cloud storage: export locally, then upload
+        local = export_model(net, data.vocabulary, model_cfg, Path(tmp) / BEST_DIR, metadata)
+        _upload(local, destination)
+    return test, destination
+
+
+def _upload(local: Path, uri: str) -> None:
+    import pyarrow.fs as pafs
+
+    fs, path = pafs.FileSystem.from_uri(uri)
+    pafs.copy_files(str(local), path, destination_filesystem=fs)
+
+
+def run_sweep(
+    spec: SweepSpec,
+    sweep_id: str,
+    *,
+    optuna_storage: Any = None,
+    callbacks: Sequence[Any] = (),
+    stopper: Any = None,
+    on_status: StatusHook = lambda status, **fields: None,
+    resume: bool = False,
+    progress: bool = True,
+) -> SweepOutcome:
+    """Run (or resume) the sweep and export its winner to ``<storage>/<id>/best``."""
+    data = prepare_data(spec, progress)
+    tuner = _tuner(spec, sweep_id, data, optuna_storage, callbacks, stopper, resume)
+    grid = tuner.fit()
+    trials = summarize(grid, spec.metric)
+    winner = select_winner(trials, spec.mode)
+    on_status("retraining", best_trial=winner.trial_id, best_metric=winner.value)
+    destination = f"{experiment_path(spec, sweep_id)}/{BEST_DIR}"
+    test, artifact = retrain_and_export(spec, sweep_id, data, winner, destination, on_status)
+    return SweepOutcome(winner, test, artifact, trials)
+
+
+def remove_experiment(spec: SweepSpec, sweep_id: str) -> None:
+    path = experiment_path(spec, sweep_id)
+    if "://" not in path:
+        shutil.rmtree(path, ignore_errors=True)

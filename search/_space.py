@@ -1,0 +1,203 @@
+"""The search space: typed parameter ranges, validated, sampled define-by-run by Optuna.
+
+Conditional parameters only exist where they matter: ``layers`` for ``stacked_lstm``,
+``pooling`` for ``bilstm``, ``conv_*`` for ``conv_lstm``.  The space object is picklable
+(Ray checkpoints the searcher) and holds no secrets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from model import ARCHITECTURES, OPTIMIZERS, POOLINGS
+
+from ._schema import SpecError
+
+
+@dataclass(frozen=True)
+class IntRange:
+    low: int
+    high: int
+    step: int = 1
+    log: bool = False
+
+    def __post_init__(self) -> None:
+        if self.low > self.high:
+            raise ValueError(f"empty range: low={self.low} > high={self.high}")
+        if self.step < 1 or (self.log and self.step != 1):
+            raise ValueError(f"step={self.step} must be >= 1 (and 1 with log: true)")
+        if self.log and self.low < 1:
+            raise ValueError(f"log: true needs low >= 1, got low={self.low}")
+
+    def suggest(self, trial: Any, name: str) -> int:
+        if self.low == self.high:
+            return self.low
+        return trial.suggest_int(name, self.low, self.high, step=self.step, log=self.log)
+
+    @property
+    def largest(self) -> int:
+        return self.high
+
+
+@dataclass(frozen=True)
+class FloatRange:
+    low: float
+    high: float
+    log: bool = False
+
+    def __post_init__(self) -> None:
+        if self.low > self.high:
+            raise ValueError(f"empty range: low={self.low} > high={self.high}")
+        if self.log and self.low <= 0:
+            raise ValueError(f"log: true needs low > 0, got low={self.low}")
+
+    def suggest(self, trial: Any, name: str) -> float:
+        if self.low == self.high:
+            return self.low
+        return trial.suggest_float(name, self.low, self.high, log=self.log)
+
+
+@dataclass(frozen=True)
+class Choice:
+    values: tuple[Any, ...]
+
+    def __post_init__(self) -> None:
+        if not self.values:
+            raise ValueError("a choice needs at least one value")
+
+    def suggest(self, trial: Any, name: str) -> Any:
+        if len(self.values) == 1:
+            return self.values[0]
+        return trial.suggest_categorical(name, list(self.values))
+
+    @property
+    def largest(self) -> Any:
+        return max(self.values)
+
+
+Param = IntRange | FloatRange | Choice
+
+
+def _c(*values: Any) -> Choice:
+    return Choice(tuple(values))
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """Ranges of every searched hyperparameter (a one-value range fixes it)."""
+
+    architecture: Choice = field(
+        default_factory=lambda: _c("lstm", "bilstm", "conv_lstm", "stacked_lstm")
+    )
+    vocab_size: Choice = field(default_factory=lambda: _c(10_000, 20_000))
+    sequence_length: Choice = field(default_factory=lambda: _c(150, 200, 300))
+    embedding_dim: Choice = field(default_factory=lambda: _c(64, 128))
+    units: Choice = field(default_factory=lambda: _c(32, 64, 128))
+    layers: IntRange = field(default_factory=lambda: IntRange(2, 3))
+    dropout: FloatRange = field(default_factory=lambda: FloatRange(0.1, 0.5))
+    pooling: Choice = field(default_factory=lambda: _c("max", "mean", "last"))
+    conv_filters: Choice = field(default_factory=lambda: _c(32, 64))
+    conv_kernel_size: Choice = field(default_factory=lambda: _c(3, 5))
+    optimizer: Choice = field(default_factory=lambda: _c("adam", "rmsprop", "adamw"))
+    learning_rate: FloatRange = field(default_factory=lambda: FloatRange(3e-4, 3e-3, log=True))
+    batch_size: Choice = field(default_factory=lambda: _c(64, 128))
+
+    def __post_init__(self) -> None:
+        allowed = {"architecture": ARCHITECTURES, "optimizer": OPTIMIZERS, "pooling": POOLINGS}
+        for name, options in allowed.items():
+            bad = [v for v in getattr(self, name).values if v not in options]
+            if bad:
+                raise ValueError(f"{name}: {bad} not allowed; choose from {options}")
+        for name in (
+            "vocab_size",
+            "sequence_length",
+            "embedding_dim",
+            "units",
+            "batch_size",
+            "conv_filters",
+            "conv_kernel_size",
+        ):
+            bad = [
+                v
+                for v in getattr(self, name).values
+                if isinstance(v, bool) or not isinstance(v, int) or v < 1
+            ]
+            if bad:
+                raise ValueError(f"{name}: values {bad} must be positive integers")
+        if min(self.vocab_size.values) < 3:
+            raise ValueError("vocab_size: values must be >= 3")
+        if not 0 <= self.dropout.low <= self.dropout.high < 1:
+            raise ValueError("dropout: range must lie in [0, 1)")
+        if self.learning_rate.low <= 0 or self.learning_rate.high > 1:
+            raise ValueError("learning_rate: range must lie in (0, 1]")
+        if self.layers.low < 2 or self.layers.high > 4:
+            raise ValueError("layers (stacked_lstm only): range must lie in [2, 4]")
+
+    @property
+    def max_vocab_size(self) -> int:
+        return int(self.vocab_size.largest)
+
+    @property
+    def max_sequence_length(self) -> int:
+        return int(self.sequence_length.largest)
+
+    def __call__(self, trial: Any) -> dict[str, Any]:
+        """Optuna define-by-run: sample one configuration (conditional params included)."""
+        arch = self.architecture.suggest(trial, "architecture")
+        config = {"architecture": arch}
+        for name in (
+            "vocab_size",
+            "sequence_length",
+            "embedding_dim",
+            "units",
+            "dropout",
+            "optimizer",
+            "learning_rate",
+            "batch_size",
+        ):
+            config[name] = getattr(self, name).suggest(trial, name)
+        if arch == "stacked_lstm":
+            config["layers"] = self.layers.suggest(trial, "layers")
+        if arch == "bilstm":
+            config["pooling"] = self.pooling.suggest(trial, "pooling")
+        if arch == "conv_lstm":
+            config["conv_filters"] = self.conv_filters.suggest(trial, "conv_filters")
+            config["conv_kernel_size"] = self.conv_kernel_size.suggest(trial, "conv_kernel_size")
+        return config
+
+
+def parse_space(mapping: Any, where: str = "spec.space") -> SearchSpace:
+    """Each key is a list (a choice), ``{low, high[, log, step]}`` (a range) or a scalar."""
+    if mapping is None:
+        return SearchSpace()
+    if not isinstance(mapping, dict):
+        raise SpecError(f"{where}: expected a mapping of parameter -> range, got {mapping!r}")
+    defaults = SearchSpace()
+    kinds = {name: type(getattr(defaults, name)) for name in defaults.__dataclass_fields__}
+    values: dict[str, Param] = {}
+    for name, raw in mapping.items():
+        if name not in kinds:
+            raise SpecError(f"{where}.{name}: unknown parameter; searchable: {', '.join(kinds)}")
+        values[name] = _parse_param(name, raw, kinds[name], f"{where}.{name}")
+    try:
+        return SearchSpace(**values)
+    except ValueError as exc:
+        raise SpecError(f"{where}: {exc}") from exc
+
+
+def _parse_param(name: str, raw: Any, kind: type, where: str) -> Param:
+    from ._schema import from_mapping
+
+    if kind is Choice:
+        items = raw if isinstance(raw, list) else [raw]
+        if not items:
+            raise SpecError(f"{where}: empty list; give at least one value")
+        if isinstance(raw, dict):
+            raise SpecError(f"{where}: {name} takes a list of values, e.g. [64, 128]")
+        return Choice(tuple(items))
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        raw = {"low": raw, "high": raw}
+    if not isinstance(raw, dict):
+        raise SpecError(f"{where}: expected {{low: .., high: ..}} or a number, got {raw!r}")
+    return from_mapping(kind, raw, where)

@@ -1,0 +1,123 @@
+"""The sweep spec (YAML): data, objective, budget, resources, ASHA, search space."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from importlib import resources as _res
+from typing import Any
+
+from data import DataConfig
+from model import TrainConfig
+
+from ._schema import SpecError, from_mapping
+from ._space import SearchSpace, parse_space
+
+METRICS = {"val_accuracy": "max", "val_auc": "max", "val_loss": "min"}
+DEFAULT_SPEC = "default_sweep.yaml"
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Per trial: CPUs and a (possibly fractional) share of a GPU."""
+
+    cpus: float = 1.0
+    gpus: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.cpus <= 256:
+            raise ValueError(f"resources.cpus={self.cpus} must be in (0, 256]")
+        if not 0 <= self.gpus <= 8:
+            raise ValueError(f"resources.gpus={self.gpus} must be in [0, 8] (0.25 shares a GPU)")
+
+
+@dataclass(frozen=True)
+class AshaConfig:
+    """ASHA on epochs: every trial gets ``grace_period`` epochs, the best 1/``reduction_factor``
+    of each rung continue, up to ``max_epochs``."""
+
+    max_epochs: int = 4
+    grace_period: int = 1
+    reduction_factor: int = 2
+
+    def __post_init__(self) -> None:
+        if self.max_epochs < 1:
+            raise ValueError(f"asha.max_epochs={self.max_epochs} must be >= 1")
+        if not 1 <= self.grace_period <= self.max_epochs:
+            raise ValueError(
+                f"asha.grace_period={self.grace_period} must be in "
+                f"[1, max_epochs={self.max_epochs}]"
+            )
+        if self.reduction_factor < 2:
+            raise ValueError(f"asha.reduction_factor={self.reduction_factor} must be >= 2")
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """Everything a sweep needs; the CLI overrides keys, the driver only reads it."""
+
+    name: str = "imdb-lstm"
+    data: DataConfig = field(default_factory=DataConfig)
+    metric: str = "val_accuracy"
+    mode: str = "max"
+    trials: int = 12
+    concurrency: int = 2
+    resources: Resources = field(default_factory=Resources)
+    asha: AshaConfig = field(default_factory=AshaConfig)
+    space: SearchSpace = field(default_factory=SearchSpace)
+    train: TrainConfig = field(
+        default_factory=lambda: TrainConfig(early_stopping_patience=0, reduce_lr_patience=0)
+    )
+    seed: int = 0
+    time_budget_s: float | None = None
+    max_failures: int = 1
+    storage: str = "~/sweep-runs"
+    retrain: bool = True
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", self.name):
+            raise ValueError(f"name={self.name!r} must be 1-64 letters, digits, '_', '.', '-'")
+        if self.metric not in METRICS:
+            raise ValueError(f"metric={self.metric!r} is unknown; choose one of {list(METRICS)}")
+        if self.mode != METRICS[self.metric]:
+            raise ValueError(
+                f"mode={self.mode!r} does not fit metric {self.metric!r}; "
+                f"use mode: {METRICS[self.metric]}"
+            )
+        if self.trials < 1:
+            raise ValueError(f"trials={self.trials} must be >= 1")
+        if not 1 <= self.concurrency <= 1024:
+            raise ValueError(f"concurrency={self.concurrency} must be in [1, 1024]")
+        if self.time_budget_s is not None and self.time_budget_s <= 0:
+            raise ValueError(f"time_budget_s={self.time_budget_s} must be > 0 (or null)")
+        if self.max_failures < 0:
+            raise ValueError(f"max_failures={self.max_failures} must be >= 0")
+        if not self.storage:
+            raise ValueError("storage must be a folder or a URI (e.g. s3://bucket/sweeps)")
+
+
+def parse_sweep_spec(mapping: Any) -> SweepSpec:
+    """Validate a parsed YAML mapping into a :class:`SweepSpec`."""
+    if mapping is None:
+        mapping = {}
+    if not isinstance(mapping, dict):
+        raise SpecError(f"spec: expected a mapping of keys to values, got {mapping!r}")
+    rest = {k: v for k, v in mapping.items() if k != "space"}
+    spec = from_mapping(SweepSpec, rest, "spec")
+    return replace(spec, space=parse_space(mapping.get("space"), "spec.space"))
+
+
+def default_spec_text() -> str:
+    """The documented default spec shipped with the package."""
+    return _res.files("search").joinpath(DEFAULT_SPEC).read_text()
+
+
+def spec_to_dict(spec: SweepSpec) -> dict[str, Any]:
+    """A YAML/JSON-ready mapping that :func:`parse_sweep_spec` reads back to ``spec``."""
+    from dataclasses import asdict
+
+    out = asdict(spec)
+    out["space"] = {
+        name: (list(p["values"]) if "values" in p else p) for name, p in out["space"].items()
+    }
+    return out

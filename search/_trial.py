@@ -1,0 +1,96 @@
+"""The trial function Ray Tune runs: a trial's data view, its model, one report per epoch.
+
+The vectorized arrays arrive through the Ray object store (``tune.with_parameters``), so no
+trial tokenizes text; each derives its vocabulary/length view with ``data.sequence_view``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, fields
+from typing import Any
+
+from data import Vectorized, sequence_view
+from model import ModelConfig, TrainConfig, build_model, compile_model, configure_runtime, fit
+
+_MODEL_KEYS = {f.name for f in fields(ModelConfig)}
+_TRAIN_KEYS = {f.name for f in fields(TrainConfig)}
+WEIGHTS = "model.weights.h5"
+STATE = "state.json"
+
+
+@dataclass(frozen=True)
+class TrialContext:
+    """What every trial shares: the fixed training settings and the budget."""
+
+    base_train: TrainConfig
+    max_epochs: int
+    cpus: float
+
+
+def trial_configs(config: dict[str, Any], base: TrainConfig) -> tuple[ModelConfig, TrainConfig]:
+    """Split a sampled configuration into model and training configs (pure)."""
+    from dataclasses import replace
+
+    unknown = set(config) - _MODEL_KEYS - _TRAIN_KEYS
+    if unknown:
+        raise ValueError(f"configuration keys {sorted(unknown)} are not model or train settings")
+    model_cfg = ModelConfig(**{k: v for k, v in config.items() if k in _MODEL_KEYS})
+    train_cfg = replace(
+        base,
+        **{k: v for k, v in config.items() if k in _TRAIN_KEYS},
+        early_stopping_patience=0,
+        reduce_lr_patience=0,
+    )  # ASHA stops trials
+    return model_cfg, train_cfg
+
+
+def trial_views(data: Vectorized, model_cfg: ModelConfig):
+    """The trial's train and validation arrays at its vocabulary size and length."""
+    v, n = model_cfg.vocab_size, model_cfg.sequence_length
+    return (
+        (sequence_view(data.x_train, v, n), data.y_train),
+        (sequence_view(data.x_val, v, n), data.y_val),
+    )
+
+
+def lstm_trial(config: dict[str, Any], data: Vectorized, context: TrialContext) -> None:
+    """Train one configuration epoch by epoch, reporting metrics and a checkpoint each epoch."""
+    import ray
+    from ray import tune
+
+    configure_runtime(cpus=context.cpus, seed=context.base_train.seed)
+    model_cfg, train_cfg = trial_configs(config, context.base_train)
+    train, val = trial_views(data, model_cfg)
+    net = compile_model(build_model(model_cfg), train_cfg)
+    start = 0
+    checkpoint = tune.get_checkpoint()
+    if checkpoint:
+        with checkpoint.as_directory() as folder:
+            net.load_weights(os.path.join(folder, WEIGHTS))
+            with open(os.path.join(folder, STATE)) as fh:
+                start = json.load(fh)["epoch"]
+    node_ip = ray.util.get_node_ip_address()
+    node_id = ray.get_runtime_context().get_node_id()
+    for epoch in range(start, context.max_epochs):
+        (result,) = fit(net, train, val, train_cfg, initial_epoch=epoch, epochs=epoch + 1)
+        with tempfile.TemporaryDirectory() as folder:
+            net.save_weights(os.path.join(folder, WEIGHTS))
+            with open(os.path.join(folder, STATE), "w") as fh:
+                json.dump({"epoch": epoch + 1}, fh)
+            tune.report(
+                {
+                    "epoch": epoch + 1,
+                    "loss": result.loss,
+                    "accuracy": result.accuracy,
+                    "val_loss": result.val_loss,
+                    "val_accuracy": result.val_accuracy,
+                    "val_auc": result.val_auc,
+                    "epoch_seconds": result.seconds,
+                    "node_ip": node_ip,
+                    "node_id": node_id,
+                },
+                checkpoint=tune.Checkpoint.from_directory(folder),
+            )

@@ -1,0 +1,58 @@
+"""Winner selection: a pure function over trial histories."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class TrialSummary:
+    """A finished (or stopped) trial: its configuration and the metric after each epoch."""
+
+    trial_id: str
+    config: dict[str, Any]
+    history: Sequence[float] = field(default_factory=tuple)
+    status: str = "TERMINATED"
+
+    def best(self, mode: str) -> tuple[int, float] | None:
+        """``(epoch, value)`` of the best finite value; epochs count from 1."""
+        values = [
+            (i + 1, v) for i, v in enumerate(self.history) if v is not None and math.isfinite(v)
+        ]
+        if not values:
+            return None
+        pick = max if mode == "max" else min
+        return pick(values, key=lambda ev: (ev[1], -ev[0]) if mode == "max" else (ev[1], ev[0]))
+
+
+@dataclass(frozen=True)
+class Winner:
+    trial_id: str
+    config: dict[str, Any]
+    epoch: int
+    value: float
+
+
+def select_winner(trials: Iterable[TrialSummary], mode: str) -> Winner:
+    """The trial with the best metric at any epoch; ties go to the earlier epoch, then id.
+
+    Raises ``ValueError`` when no trial reported a finite metric.
+    """
+    best: Winner | None = None
+    for trial in sorted(trials, key=lambda t: t.trial_id):
+        found = trial.best(mode)
+        if found is None:
+            continue
+        epoch, value = found
+        better = best is None or (value > best.value if mode == "max" else value < best.value)
+        if better:
+            best = Winner(trial.trial_id, dict(trial.config), epoch, value)
+    if best is None:
+        raise ValueError(
+            "no trial reported a finite metric; every trial failed (see the trial "
+            "errors with `sweep trials ID`)"
+        )
+    return best
