@@ -3,9 +3,11 @@ password (Ray checkpoints the searcher, and with it this storage)."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import redis
+from optuna.exceptions import ExperimentalWarning
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalRedisBackend
 from redis.backoff import ExponentialBackoff
@@ -33,7 +35,9 @@ class SecretFreeJournalRedisBackend(JournalRedisBackend):
     """
 
     def __init__(self, url: str, prefix: str = "") -> None:
-        super().__init__(url, prefix=prefix)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ExperimentalWarning)
+            super().__init__(url, prefix=prefix)
         self._redis = _client(url)
 
     def __getstate__(self) -> dict[str, Any]:

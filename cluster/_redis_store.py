@@ -68,8 +68,9 @@ class RedisStateStore:
             self._client.ping()
         except redis.AuthenticationError as exc:
             raise StoreUnavailable(
-                f"Redis at {redact(self.url)} refused the credentials ({exc}); check the "
-                "password in --redis-url / SWEEP_REDIS_URL"
+                f"Redis at {redact(self.url)} refused the credentials or needs a password "
+                f"({exc}); put the right password in the URL (redis://:PASSWORD@host:port/0), "
+                "via --redis-url or SWEEP_REDIS_URL"
             ) from None
         except redis.ResponseError as exc:
             if "NOAUTH" in str(exc) or "WRONGPASS" in str(exc):

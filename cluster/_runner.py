@@ -28,6 +28,7 @@ def new_sweep_id(name: str) -> str:
 def ensure_ray(address: str | None = None, **init_kwargs: Any) -> None:
     """Connect to ``address`` (or RAY_ADDRESS, as inside a Ray job), else start a local Ray
     bound to 127.0.0.1."""
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     import ray
 
     if ray.is_initialized():

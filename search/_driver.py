@@ -69,10 +69,17 @@ def _tuner(spec, sweep_id, data, optuna_storage, callbacks, stopper, resume):
     if resume and tune.Tuner.can_restore(path):
         return tune.Tuner.restore(path, trainable=trainable, resume_errored=True)
     searcher = OptunaSearch(
-        space=spec.space, study_name=sweep_id, storage=optuna_storage, seed=spec.seed
+        space=spec.space,
+        metric=spec.metric,
+        mode=spec.mode,
+        study_name=sweep_id,
+        storage=optuna_storage,
+        seed=spec.seed,
     )
     scheduler = ASHAScheduler(
         time_attr="training_iteration",
+        metric=spec.metric,
+        mode=spec.mode,
         max_t=spec.asha.max_epochs,
         grace_period=spec.asha.grace_period,
         reduction_factor=spec.asha.reduction_factor,
@@ -80,8 +87,6 @@ def _tuner(spec, sweep_id, data, optuna_storage, callbacks, stopper, resume):
     return tune.Tuner(
         trainable,
         tune_config=tune.TuneConfig(
-            metric=spec.metric,
-            mode=spec.mode,
             search_alg=searcher,
             scheduler=scheduler,
             num_samples=spec.trials,

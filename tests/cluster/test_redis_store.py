@@ -1,0 +1,124 @@
+"""The Redis state store against a real redis-server."""
+
+from __future__ import annotations
+
+import pickle
+import threading
+
+import pytest
+
+from cluster._redis_store import RedisStateStore
+from cluster._settings import redact, strip_password, with_password
+from cluster._status import TransitionError
+from cluster._store import StoreUnavailable, SweepExists
+from tests.conftest import RedisServer
+
+
+def test_sweep_lifecycle_and_keys(redis_url):
+    store = RedisStateStore(redis_url)
+    store.create_sweep("s1", {"metric": "val_accuracy", "mode": "max"}, "/runs")
+    with pytest.raises(SweepExists):
+        store.create_sweep("s1", {}, "/runs")
+    for status in ("running", "retraining", "exporting", "succeeded"):
+        store.move("s1", status)
+    rec = store.get_sweep("s1")
+    assert rec["status"] == "succeeded" and rec["spec"]["mode"] == "max"
+    assert [h["status"] for h in rec["history"]] == [
+        "pending",
+        "running",
+        "retraining",
+        "exporting",
+        "succeeded",
+    ]
+    assert rec["succeeded_at"] >= rec["running_at"] >= rec["created_at"]
+    keys = set(store.client.keys("*"))
+    assert keys == {"sweep:index", "sweep:s1"}
+    with pytest.raises(TransitionError):
+        store.move("s1", "running")
+
+
+def test_concurrent_moves_are_written_once(redis_url):
+    store = RedisStateStore(redis_url)
+    store.create_sweep("s2", {}, "/runs")
+    store.move("s2", "running")
+    outcomes = []
+
+    def cancel():
+        try:
+            RedisStateStore(redis_url).move("s2", "cancelled")
+            outcomes.append("ok")
+        except TransitionError:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=cancel) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["ok"] + ["refused"] * 7
+    history = store.get_sweep("s2")["history"]
+    assert [h["status"] for h in history].count("cancelled") == 1
+
+
+def test_trials_leaderboard_and_events(redis_url):
+    store = RedisStateStore(redis_url)
+    store.create_sweep("s3", {}, "/runs")
+    for tid, score in [("a", 0.7), ("b", 0.9), ("c", None), ("d", 0.8)]:
+        store.write_trial("s3", tid, {"trial_id": tid, "best": score}, score, "reported")
+    assert set(store.trials("s3")) == {"a", "b", "c", "d"}
+    assert [t for t, _ in store.leaderboard("s3", "max")] == ["b", "d", "a"]
+    assert [t for t, _ in store.leaderboard("s3", "min", top=1)] == ["a"]
+    assert [e["trial_id"] for e in store.events("s3")] == ["a", "b", "c", "d"]
+
+
+def test_two_prefixes_never_mix(redis_url):
+    a, b = RedisStateStore(redis_url, "teamA:"), RedisStateStore(redis_url, "teamB:")
+    a.create_sweep("x", {}, "/a")
+    b.create_sweep("x", {}, "/b")
+    a.move("x", "running")
+    assert b.get_sweep("x")["status"] == "pending"
+    assert [r["storage"] for r in a.list_sweeps()] == ["/a"]
+
+
+def test_unreachable_redis_is_a_clear_error():
+    store = RedisStateStore("redis://127.0.0.1:9/0", retries=1)
+    with pytest.raises(StoreUnavailable, match=r"cannot reach Redis at redis://127\.0\.0\.1:9/0"):
+        store.ping()
+
+
+@pytest.fixture(scope="module")
+def secured(tmp_path_factory):
+    server = RedisServer(tmp_path_factory.mktemp("redis-pw"), password="s3cret-Pw").start()
+    yield server
+    server.stop()
+
+
+def test_wrong_or_missing_password_is_a_clear_error_without_the_secret(secured):
+    wrong = secured.url.replace("s3cret-Pw", "nope")
+    with pytest.raises(StoreUnavailable, match="refused the credentials") as info:
+        RedisStateStore(wrong, retries=1).ping()
+    assert "nope" not in str(info.value)
+    with pytest.raises(StoreUnavailable, match="needs a password"):
+        RedisStateStore(strip_password(secured.url), retries=1).ping()
+
+
+def test_store_pickles_without_password_and_reconnects_from_env(secured, monkeypatch):
+    store = RedisStateStore(secured.url)
+    store.ping()
+    blob = pickle.dumps(store)
+    assert b"s3cret-Pw" not in blob
+    assert "s3cret-Pw" not in repr(store)
+    monkeypatch.setenv("SWEEP_REDIS_URL", secured.url)
+    clone = pickle.loads(blob)
+    clone.ping()
+    clone.create_sweep("p", {}, "/r")
+    assert store.get_sweep("p")["status"] == "pending"
+
+
+def test_url_helpers(monkeypatch):
+    url = "rediss://user:p%40ss@host:6380/2"
+    assert redact(url) == "rediss://user:***@host:6380/2"
+    assert strip_password(url) == "rediss://user@host:6380/2"
+    monkeypatch.setenv("SWEEP_REDIS_PASSWORD", "pw")
+    monkeypatch.delenv("SWEEP_REDIS_URL", raising=False)
+    assert with_password("redis://host:1/0") == "redis://:pw@host:1/0"

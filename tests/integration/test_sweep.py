@@ -1,0 +1,153 @@
+"""A whole tiny sweep: Ray Tune + OptunaSearch + ASHA, state in Redis, export, predict."""
+
+from __future__ import annotations
+
+import json
+
+import optuna
+import pytest
+from click.testing import CliRunner
+
+from cluster import main
+from cluster._keys import Keys
+from tests.integration.conftest import TINY_SPACE, write_spec
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def ray_2_cpus():
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def finished_sweep(ray_2_cpus, redis_server, sweep_archive, tmp_path_factory):
+    import redis
+
+    redis.Redis.from_url(redis_server.url).flushdb()
+    folder = tmp_path_factory.mktemp("sweep")
+    spec = write_spec(folder, sweep_archive)
+    result = CliRunner().invoke(main, ["launch", spec, "--redis-url", redis_server.url, "--json"])
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.output[result.output.index("{") :])
+    return record, folder, redis_server.url
+
+
+def _run(*args):
+    result = CliRunner().invoke(main, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_sweep_succeeds_with_every_trial_in_redis(finished_sweep):
+    record, _, url = finished_sweep
+    assert record["status"] == "succeeded"
+    assert [h["status"] for h in record["history"]] == [
+        "pending",
+        "running",
+        "retraining",
+        "exporting",
+        "succeeded",
+    ]
+    trials = json.loads(_run("trials", record["id"], "--redis-url", url, "--json"))
+    assert len(trials) == 6
+    assert all(t["status"] == "TERMINATED" for t in trials)
+    assert all(1 <= t["epochs"] <= 3 for t in trials)
+
+
+def test_asha_stopped_at_least_one_trial_early(finished_sweep):
+    record, _, url = finished_sweep
+    trials = json.loads(_run("trials", record["id"], "--redis-url", url, "--json"))
+    early = [t for t in trials if t["stopped_early"]]
+    assert early and all(t["epochs"] < 3 for t in early)
+    assert any(t["epochs"] == 3 for t in trials)
+
+
+def test_leaderboard_matches_ray_tunes_own_results(finished_sweep):
+    from ray.tune import ExperimentAnalysis
+
+    record, folder, url = finished_sweep
+    analysis = ExperimentAnalysis(str(folder / "runs" / record["id"]))
+    tune_best = {}
+    for frame in analysis.trial_dataframes.values():
+        tune_best[frame["trial_id"].iloc[0]] = float(frame["val_accuracy"].max())
+    trials = json.loads(_run("trials", record["id"], "--redis-url", url, "--json"))
+    assert {t["trial_id"]: t["best"] for t in trials} == pytest.approx(tune_best)
+    # leaderboard order = best first
+    assert [t["best"] for t in trials] == sorted(tune_best.values(), reverse=True)
+    assert record["best_metric"] == pytest.approx(max(tune_best.values()))
+
+
+def test_optuna_study_in_redis_holds_the_same_trials(finished_sweep):
+    from cluster._optuna_journal import optuna_storage
+
+    record, _, url = finished_sweep
+    study = optuna.load_study(
+        study_name=record["id"], storage=optuna_storage(url, record["id"], Keys())
+    )
+    trials = json.loads(_run("trials", record["id"], "--redis-url", url, "--json"))
+    assert len(study.trials) == len(trials) == 6
+    # Optuna records the sampled parameters; fixed one-value choices are not sampled
+    sampled = sorted(json.dumps(t.params, sort_keys=True) for t in study.trials)
+    fixed = {k for k, v in TINY_SPACE.items() if isinstance(v, list) and len(v) == 1}
+    ray_side = sorted(
+        json.dumps({k: v for k, v in t["config"].items() if k not in fixed}, sort_keys=True)
+        for t in trials
+    )
+    assert sampled == ray_side
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+
+
+def test_events_stream_records_every_trial(finished_sweep):
+    from cluster._redis_store import RedisStateStore
+
+    record, _, url = finished_sweep
+    events = RedisStateStore(url).events(record["id"], count=10_000)
+    kinds = {e["event"] for e in events}
+    assert {"started", "reported"} <= kinds and kinds & {"completed", "stopped_early"}
+    assert len({e["trial_id"] for e in events if e["event"] == "started"}) == 6
+
+
+def test_best_output_and_predict(finished_sweep, tmp_path):
+    record, _, url = finished_sweep
+    out = tmp_path / "winner"
+    _run("best", record["id"], "--redis-url", url, "--output", str(out))
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["sweep_id"] == record["id"] and meta["trial_id"] == record["best_trial"]
+    assert meta["retrained_on"] == "train+validation"
+    assert meta["test"]["accuracy"] > 0.7
+    got = json.loads(
+        _run(
+            "predict",
+            str(out),
+            "--json",
+            "superb wonderful brilliant loved",
+            "awful boring terrible waste",
+        )
+    )
+    assert [g["label"] for g in got] == ["positive", "negative"]
+
+
+def test_best_and_resume_refuse_unknown_or_unfinished(finished_sweep):
+    _, _, url = finished_sweep
+    runner = CliRunner()
+    result = runner.invoke(main, ["best", "nope", "--redis-url", url])
+    assert result.exit_code == 2 and "no sweep 'nope'" in result.output
+    from cluster._redis_store import RedisStateStore
+
+    RedisStateStore(url).create_sweep("unfinished", {"mode": "max"}, "/x")
+    result = runner.invoke(main, ["best", "unfinished", "--redis-url", url])
+    assert result.exit_code == 2 and "no exported model yet" in result.output
+    result = runner.invoke(main, ["resume", "unfinished", "--redis-url", url])
+    assert result.exit_code == 2 and "pending" in result.output
+
+
+def test_status_and_list_show_the_sweep(finished_sweep):
+    record, _, url = finished_sweep
+    assert record["id"] in _run("list", "--redis-url", url)
+    status = _run("status", record["id"], "--redis-url", url)
+    assert "succeeded" in status and "6 done" in status and "TensorBoard" in status

@@ -1,0 +1,119 @@
+"""Sweep spec and search space: parsing, validation, define-by-run sampling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import optuna
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from search import (
+    SearchSpace,
+    SpecError,
+    SweepSpec,
+    default_spec_text,
+    load_yaml,
+    parse_sweep_spec,
+    spec_to_dict,
+)
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def test_default_spec_text_is_the_default_spec():
+    assert parse_sweep_spec(yaml.safe_load(default_spec_text())) == SweepSpec()
+
+
+def test_quick_example_parses_and_round_trips():
+    spec = parse_sweep_spec(load_yaml(str(EXAMPLES / "quick.yaml")))
+    assert spec.trials == 6 and spec.space.max_sequence_length == 150
+    assert parse_sweep_spec(spec_to_dict(spec)) == spec
+    assert parse_sweep_spec(yaml.safe_load(yaml.safe_dump(spec_to_dict(spec)))) == spec
+
+
+@pytest.mark.parametrize(
+    ("mapping", "message"),
+    [
+        ({"trails": 3}, r"spec.trails: unknown key; did you mean 'trials'"),
+        ({"trials": "many"}, r"spec.trials: expected an integer"),
+        ({"trials": 0}, r"trials=0 must be >= 1"),
+        ({"metric": "val_loss"}, r"mode='max' does not fit metric 'val_loss'"),
+        ({"resources": {"cpus": 0}}, r"resources.cpus=0.0 must be in"),
+        ({"resources": {"gpu": 1}}, r"spec.resources.gpu: unknown key; did you mean 'gpus'"),
+        ({"asha": {"grace_period": 9}}, r"asha.grace_period=9 must be in \[1, max_epochs=4\]"),
+        ({"space": {"units": []}}, r"spec.space.units: empty list"),
+        ({"space": {"dropout": {"low": 0.5, "high": 0.1}}}, r"empty range: low=0.5 > high=0.1"),
+        ({"space": {"architecture": ["transformer"]}}, r"\['transformer'\] not allowed"),
+        ({"space": {"widht": [1]}}, r"spec.space.widht: unknown parameter"),
+        ({"space": {"learning_rate": {"low": 0, "high": 1, "log": True}}}, r"log: true needs"),
+        ({"name": "bad name!"}, r"name='bad name!' must be"),
+    ],
+)
+def test_bad_specs_are_refused_with_key_and_reason(mapping, message):
+    with pytest.raises(SpecError, match=message):
+        parse_sweep_spec(mapping)
+
+
+def _sample(space: SearchSpace, n: int = 40) -> list[dict]:
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    configs = []
+    for _ in range(n):
+        trial = study.ask()
+        configs.append(space(trial))
+        study.tell(trial, 0.5)
+    return configs
+
+
+def test_conditional_parameters_exist_only_where_they_matter():
+    configs = _sample(SearchSpace())
+    assert {c["architecture"] for c in configs} == {"lstm", "bilstm", "conv_lstm", "stacked_lstm"}
+    for c in configs:
+        assert ("layers" in c) == (c["architecture"] == "stacked_lstm")
+        assert ("pooling" in c) == (c["architecture"] == "bilstm")
+        assert ("conv_filters" in c) == (c["architecture"] == "conv_lstm")
+        assert 3e-4 <= c["learning_rate"] <= 3e-3 and c["vocab_size"] in (10_000, 20_000)
+
+
+def test_scalars_fix_a_parameter():
+    space = parse_sweep_spec({"space": {"units": 16, "dropout": 0.3, "architecture": "lstm"}}).space
+    for c in _sample(space, 5):
+        assert c["units"] == 16 and c["dropout"] == 0.3 and c["architecture"] == "lstm"
+
+
+_leaf = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 50_000),
+    st.floats(-1, 2),
+    st.sampled_from(["lstm", "adam", "x"]),
+    st.lists(st.integers(0, 300), max_size=3),
+)
+_space_keys = st.sampled_from(["units", "dropout", "architecture", "learning_rate", "nope"])
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=80)
+@given(
+    st.dictionaries(
+        st.sampled_from(["trials", "concurrency", "space", "asha", "metric", "seed"]),
+        st.one_of(
+            _leaf,
+            st.dictionaries(
+                _space_keys,
+                st.one_of(
+                    _leaf, st.fixed_dictionaries({"low": st.floats(0, 1), "high": st.floats(0, 1)})
+                ),
+            ),
+            st.fixed_dictionaries({"max_epochs": st.integers(-1, 5)}),
+        ),
+        max_size=4,
+    )
+)
+def test_any_mapping_parses_to_a_valid_spec_or_raises_spec_error(mapping):
+    try:
+        spec = parse_sweep_spec(mapping)
+    except SpecError:
+        return
+    assert parse_sweep_spec(spec_to_dict(spec)) == spec

@@ -1,0 +1,54 @@
+"""Winner selection and trial config splitting, called directly."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from model import TrainConfig
+from search import TrialSummary, select_winner, trial_configs
+
+
+def test_best_epoch_of_best_trial_wins():
+    trials = [
+        TrialSummary("a", {"units": 8}, (0.70, 0.80, 0.79)),
+        TrialSummary("b", {"units": 16}, (0.82, 0.81)),
+        TrialSummary("c", {"units": 32}, ()),
+        TrialSummary("d", {"units": 4}, (math.nan, 0.5)),
+    ]
+    w = select_winner(trials, "max")
+    assert (w.trial_id, w.epoch, w.value) == ("b", 1, 0.82)
+    w = select_winner(trials, "min")
+    assert (w.trial_id, w.epoch) == ("d", 2)
+
+
+def test_ties_go_to_earlier_epoch_then_lower_id():
+    trials = [TrialSummary("z", {}, (0.9, 0.9)), TrialSummary("y", {}, (0.8, 0.9))]
+    w = select_winner(trials, "max")
+    assert (w.trial_id, w.epoch) == ("y", 2) or (w.trial_id, w.epoch) == ("z", 1)
+    assert w.value == 0.9
+    assert select_winner(list(reversed(trials)), "max") == w
+
+
+def test_no_finite_metric_is_an_error():
+    with pytest.raises(ValueError, match="every trial failed"):
+        select_winner([TrialSummary("a", {}, ()), TrialSummary("b", {}, (math.nan,))], "max")
+
+
+def test_trial_configs_split_and_turn_off_single_run_callbacks():
+    model_cfg, train_cfg = trial_configs(
+        {
+            "architecture": "bilstm",
+            "units": 8,
+            "pooling": "max",
+            "learning_rate": 0.01,
+            "batch_size": 32,
+        },
+        TrainConfig(weight_decay=0.5),
+    )
+    assert model_cfg.architecture == "bilstm" and model_cfg.pooling == "max"
+    assert train_cfg.learning_rate == 0.01 and train_cfg.weight_decay == 0.5
+    assert train_cfg.early_stopping_patience == 0 and train_cfg.reduce_lr_patience == 0
+    with pytest.raises(ValueError, match="not model or train settings"):
+        trial_configs({"warp": 9}, TrainConfig())
