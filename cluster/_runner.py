@@ -62,6 +62,33 @@ def check_resources(spec, available: dict[str, float]) -> None:
         )
 
 
+LOST_REASON = (
+    "its driver died before Ray Tune checkpointed this trial, so the resumed sweep "
+    "ran another trial in its place"
+)
+
+
+def close_lost_trials(store, sweep_id: str, finished) -> list[str]:
+    """After a resumed sweep: trials the killed driver had started but Ray Tune never
+    checkpointed are marked LOST in Redis and FAIL in the Optuna study (not left running)."""
+    import optuna
+
+    known = {t.trial_id for t in finished}
+    lost = []
+    for trial_id, rec in store.trials(sweep_id).items():
+        if trial_id not in known and rec.get("status") not in ("TERMINATED", "ERROR", "LOST"):
+            store.write_trial(
+                sweep_id, trial_id, {**rec, "status": "LOST", "error": LOST_REASON}, None, "lost"
+            )
+            lost.append(trial_id)
+    storage = optuna_storage(store.url, sweep_id, store.keys)
+    study = optuna.load_study(study_name=sweep_id, storage=storage)
+    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        storage.set_trial_system_attr(trial._trial_id, "sweep:lost", LOST_REASON)
+        storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
+    return lost
+
+
 def execute_sweep(
     sweep_id: str,
     redis_url: str,
@@ -108,6 +135,7 @@ def execute_sweep(
             resume=resume,
             progress=progress,
         )
+        close_lost_trials(store, sweep_id, outcome.trials)
         local = "://" not in outcome.artifact
         meta_sha = file_digests(Path(outcome.artifact) / "metadata.json")["sha256"] if local else ""
         store.move(

@@ -1,0 +1,5 @@
+"""``python -m cluster`` = the ``sweep`` command."""
+
+from ._cli import main
+
+main(prog_name="sweep")
