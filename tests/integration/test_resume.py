@@ -80,8 +80,9 @@ def test_killed_driver_is_resumed_without_repeating_finished_trials(
     for trial_id, before in finished.items():
         assert trials[trial_id]["finished_at"] == before["finished_at"]
     # the Optuna study holds each finished trial once
-    from cluster._optuna_journal import optuna_storage
     import optuna
+
+    from cluster._optuna_journal import optuna_storage
 
     study = optuna.load_study(
         study_name=sweep_id, storage=optuna_storage(redis_url, sweep_id, Keys())
