@@ -13,6 +13,7 @@ import secrets
 import shutil
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,11 +69,21 @@ def _redis_ping(url: str) -> bool:
 
 
 def _dashboard_ok(url: str) -> bool:
+    """The dashboard answers (401 counts: it is up and enforces token authentication)."""
     try:
         with urllib.request.urlopen(f"{url}/api/version", timeout=2) as resp:
             return resp.status == 200
+    except urllib.error.HTTPError as exc:
+        return exc.code == 401
     except Exception:
         return False
+
+
+def _ray_env() -> dict[str, str]:
+    """Ray with token authentication (token in ~/.ray/auth_token, generated once)."""
+    env = {**os.environ, "RAY_AUTH_MODE": "token"}
+    subprocess.run(["ray", "get-auth-token", "--generate"], env=env, capture_output=True)
+    return env
 
 
 def up(
@@ -119,7 +130,7 @@ def up(
             cmd.append(f"--num-cpus={num_cpus}")
         if num_gpus is not None:
             cmd.append(f"--num-gpus={num_gpus}")
-        done = subprocess.run(cmd, capture_output=True, text=True)
+        done = subprocess.run(cmd, capture_output=True, text=True, env=_ray_env())
         if done.returncode != 0:
             raise LocalError(f"`ray start --head` failed: {done.stderr.strip()[-800:]}")
         deadline = time.time() + 60
@@ -146,7 +157,7 @@ def down() -> list[str]:
         with contextlib.suppress(redis.ConnectionError):  # the server hangs up as it exits
             redis.Redis.from_url(state["redis_url"]).shutdown(save=True)
         stopped.append("redis")
-    done = subprocess.run(["ray", "stop"], capture_output=True, text=True)
+    done = subprocess.run(["ray", "stop"], capture_output=True, text=True, env=_ray_env())
     if done.returncode == 0:
         stopped.append("ray")
     return stopped

@@ -30,16 +30,37 @@ def project_root() -> Path | None:
     return root if (root / "pyproject.toml").is_file() else None
 
 
+def _auth_headers(address: str) -> dict[str, str]:
+    """Ray token authentication: the token from RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH or
+    ~/.ray/auth_token, sent when RAY_AUTH_MODE=token or the head is on this machine."""
+    import os
+    import urllib.parse
+
+    host = urllib.parse.urlsplit(address if "://" in address else f"http://{address}").hostname
+    if os.environ.get("RAY_AUTH_MODE", "").lower() != "token" and host not in (
+        "127.0.0.1",
+        "localhost",
+        "::1",
+    ):
+        return {}
+    token = os.environ.get("RAY_AUTH_TOKEN")
+    if not token:
+        path = Path(os.environ.get("RAY_AUTH_TOKEN_PATH") or Path.home() / ".ray/auth_token")
+        token = path.read_text().strip() if path.is_file() else ""
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
 def _client(address: str):
     from ray.job_submission import JobSubmissionClient
 
     try:
-        return JobSubmissionClient(address)
+        return JobSubmissionClient(address, headers=_auth_headers(address))
     except Exception as exc:  # ConnectionError, ValueError, RuntimeError depending on version
         raise RayUnavailable(
             f"cannot reach Ray at {address} ({type(exc).__name__}: {str(exc)[:300]}); check the "
             "address (the dashboard URL, e.g. http://127.0.0.1:8265), that the head runs "
-            "(`ray status`), or tunnel to it (`ray dashboard ray-cluster.yaml`)"
+            "(`ray status`), the token (RAY_AUTH_MODE=token, ~/.ray/auth_token), or tunnel "
+            "to it (`ray dashboard ray-cluster.yaml`)"
         ) from None
 
 

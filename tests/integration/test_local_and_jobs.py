@@ -1,0 +1,114 @@
+"""`sweep local up|down|status` and a sweep submitted as a Ray job to that head."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import stat
+import urllib.error
+import urllib.request
+
+import pytest
+import redis
+from click.testing import CliRunner
+
+from cluster import main
+from tests.integration.conftest import write_spec
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def local_head(tmp_path_factory):
+    state = tmp_path_factory.mktemp("state")
+    os.environ["SWEEP_STATE_DIR"] = str(state)
+    ports = {"redis": _port(), "ray": _port(), "dashboard": _port()}
+    result = CliRunner().invoke(
+        main,
+        [
+            "local",
+            "up",
+            "--redis-port",
+            str(ports["redis"]),
+            "--ray-port",
+            str(ports["ray"]),
+            "--dashboard-port",
+            str(ports["dashboard"]),
+            "--num-cpus",
+            "2",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    yield state, ports, result.output
+    CliRunner().invoke(main, ["local", "down"])
+    os.environ.pop("SWEEP_STATE_DIR", None)
+    os.environ.pop("RAY_AUTH_MODE", None)
+
+
+def test_local_up_binds_loopback_with_a_private_password(local_head):
+    state, ports, output = local_head
+    info = json.loads((state / "local.json").read_text())
+    password = (state / "redis.password").read_text().strip()
+    assert password not in output and "***" in output
+    for name in ("local.json", "redis.password", "redis.conf"):
+        assert stat.S_IMODE((state / name).stat().st_mode) == 0o600
+    client = redis.Redis.from_url(info["redis_url"], decode_responses=True)
+    assert client.config_get("bind")["bind"] == "127.0.0.1"
+    assert client.config_get("appendonly")["appendonly"] == "yes"
+    assert client.config_get("maxmemory-policy")["maxmemory-policy"] == "noeviction"
+    with pytest.raises(redis.AuthenticationError):
+        redis.Redis(port=ports["redis"]).ping()
+    status = CliRunner().invoke(main, ["local", "status", "--json"])
+    assert json.loads(status.output)["redis"].startswith("up")
+    assert json.loads(status.output)["ray"].startswith("up")
+
+
+def test_unauthenticated_job_submission_is_refused(local_head):
+    _, ports, _ = local_head
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{ports['dashboard']}/api/jobs/",
+        method="POST",
+        data=json.dumps({"entrypoint": "echo pwned"}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(request, timeout=10)
+    assert info.value.code == 401
+
+
+def test_sweep_submitted_as_a_ray_job_succeeds(local_head, sweep_archive, tmp_path):
+    _, ports, _ = local_head
+    spec = write_spec(
+        tmp_path,
+        sweep_archive,
+        trials=3,
+        concurrency=2,
+        asha={"max_epochs": 2, "grace_period": 1, "reduction_factor": 2},
+    )
+    address = f"http://127.0.0.1:{ports['dashboard']}"
+    result = CliRunner().invoke(main, ["launch", spec, "--address", address, "--json"])
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.output[result.output.index("{") :])
+    assert record["status"] == "succeeded" and record["ray_job_id"].startswith("raysubmit_")
+    out = tmp_path / "model"
+    best = CliRunner().invoke(main, ["best", record["id"], "--output", str(out)])
+    assert best.exit_code == 0, best.output
+    assert (out / "model.keras").is_file()
+
+
+def test_unreachable_ray_marks_the_sweep_failed(local_head, sweep_archive, tmp_path):
+    spec = write_spec(tmp_path, sweep_archive)
+    result = CliRunner().invoke(main, ["launch", spec, "--address", f"http://127.0.0.1:{_port()}"])
+    assert result.exit_code == 2 and "cannot reach Ray" in result.output
+    listed = json.loads(CliRunner().invoke(main, ["list", "--json"]).output)
+    failed = [s for s in listed if s["id"].startswith("tiny-")][0]
+    assert failed["status"] == "failed"
+    status = CliRunner().invoke(main, ["status", failed["id"]]).output
+    assert "cannot reach Ray" in status
