@@ -40,6 +40,23 @@ def _override(spec, **values):
         raise SpecError(str(exc)) from exc
 
 
+def _absolute_paths(spec):
+    """Local paths in the spec made absolute, so the driver (a Ray job with its own working
+    directory) finds the same files; sources like 'imdb' and URIs are kept."""
+    import os
+
+    from search import storage_root
+
+    source = spec.data.source
+    if "://" not in source and source != "imdb" and os.path.exists(os.path.expanduser(source)):
+        source = os.path.abspath(os.path.expanduser(source))
+    cache = spec.data.cache_dir
+    if cache and "://" not in cache:
+        cache = os.path.abspath(os.path.expanduser(cache))
+    return replace(spec, storage=storage_root(spec),
+                   data=replace(spec.data, source=source, cache_dir=cache))
+
+
 def _load_spec(path):
     import yaml
 
@@ -186,6 +203,7 @@ def launch(
         resources__cpus=cpus,
         resources__gpus=gpus,
     )
+    parsed = _absolute_paths(parsed)
     store = open_store(redis_url, prefix)
     sweep_id = new_sweep_id(parsed.name)
     store.create_sweep(sweep_id, spec_to_dict(parsed), storage_root(parsed))

@@ -108,7 +108,7 @@ def test_unreachable_ray_marks_the_sweep_failed(local_head, sweep_archive, tmp_p
     result = CliRunner().invoke(main, ["launch", spec, "--address", f"http://127.0.0.1:{_port()}"])
     assert result.exit_code == 2 and "cannot reach Ray" in result.output
     listed = json.loads(CliRunner().invoke(main, ["list", "--json"]).output)
-    failed = [s for s in listed if s["id"].startswith("tiny-")][0]
+    failed = next(s for s in listed if s["id"].startswith("tiny-"))
     assert failed["status"] == "failed"
     status = CliRunner().invoke(main, ["status", failed["id"]]).output
     assert "cannot reach Ray" in status
