@@ -95,6 +95,10 @@ class RedisStateCallback(Callback):
         rec = self._record(trial)
         value = result.get(self.metric)
         epoch = int(result.get("epoch", result.get("training_iteration", 0)))
+        if epoch > rec["epochs"]:
+            rec["train_seconds"] = rec.get("train_seconds", 0.0) + float(
+                result.get("epoch_seconds", 0.0)
+            )
         rec["epochs"] = epoch
         rec["metrics"] = {k: result[k] for k in _METRIC_KEYS if k in result}
         rec["node_ip"] = result.get("node_ip", rec["node_ip"])

@@ -11,6 +11,7 @@ import click
 
 from ._local_cmd import local
 from ._predict_cmd import predict
+from ._report_cmds import COMMANDS as REPORT_COMMANDS
 from ._sweep_cmds import COMMANDS
 from ._train_cmd import train
 
@@ -31,7 +32,7 @@ def main() -> None:
 main.add_command(train)
 main.add_command(predict)
 main.add_command(local)
-for _command in COMMANDS:
+for _command in [*COMMANDS, *REPORT_COMMANDS]:
     main.add_command(_command)
 
 __all__ = ["main"]

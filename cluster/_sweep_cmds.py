@@ -53,8 +53,9 @@ def _absolute_paths(spec):
     cache = spec.data.cache_dir
     if cache and "://" not in cache:
         cache = os.path.abspath(os.path.expanduser(cache))
-    return replace(spec, storage=storage_root(spec),
-                   data=replace(spec.data, source=source, cache_dir=cache))
+    return replace(
+        spec, storage=storage_root(spec), data=replace(spec.data, source=source, cache_dir=cache)
+    )
 
 
 def _load_spec(path):

@@ -13,6 +13,7 @@ from ._dataset import (
     split_validation,
     stratified_split,
 )
+from ._describe import describe_dataset
 from ._download import IMDB_CHECKSUMS, IMDB_URL, download, file_digests
 from ._errors import DataError
 from ._prepare import DataConfig, Splits, Vectorized, prepare_splits, vectorize_splits
@@ -42,6 +43,7 @@ __all__ = [
     "build_vocabulary",
     "clean_text",
     "default_cache_dir",
+    "describe_dataset",
     "download",
     "file_digests",
     "load_dataset",

@@ -17,6 +17,7 @@ from ._export import (
     write_metadata,
 )
 from ._layers import KeepLastTokens, TextCleaner
+from ._report import REPORT_DIR, error_analysis, write_evaluation_report
 from ._train import EpochResult, compile_model, configure_runtime, fit, make_dataset
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "MODEL_FILE",
     "OPTIMIZERS",
     "POOLINGS",
+    "REPORT_DIR",
     "ConfigError",
     "EpochResult",
     "Evaluation",
@@ -37,6 +39,7 @@ __all__ = [
     "compile_model",
     "configure_runtime",
     "end_to_end",
+    "error_analysis",
     "evaluate",
     "evaluate_probabilities",
     "export_model",
@@ -45,5 +48,6 @@ __all__ = [
     "make_dataset",
     "predict_texts",
     "verify_export",
+    "write_evaluation_report",
     "write_metadata",
 ]

@@ -16,6 +16,7 @@ import os
 import platform
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -82,8 +83,13 @@ def export_model(
     out_dir: str | os.PathLike,
     metadata: dict | None = None,
     saved_model: bool = True,
+    report: Callable[[Path], object] | None = None,
 ) -> Path:
-    """Write the export folder atomically (a partial export never appears at ``out_dir``)."""
+    """Write the export folder atomically (a partial export never appears at ``out_dir``).
+
+    ``report(folder)`` may add files (the evaluation report under ``report/``) before the
+    metadata is written, so they are checksummed too.
+    """
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
@@ -92,6 +98,8 @@ def export_model(
         model.save(tmp / MODEL_FILE)
         if saved_model:
             model.export(str(tmp / SAVED_MODEL_DIR), format="tf_saved_model", verbose=False)
+        if report is not None:
+            report(tmp)
         write_metadata(
             tmp,
             {

@@ -5,9 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-if ! command -v redis-server >/dev/null 2>&1; then
+# redis-server: the shared state; chromium: the tests render the HTML reports headless
+if ! command -v redis-server >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; then
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server chromium >/dev/null
 fi
 # the Debian service is not needed: sweep starts its own servers on 127.0.0.1
 $SUDO systemctl disable --now redis-server >/dev/null 2>&1 || true

@@ -10,6 +10,8 @@ from ._driver import (
     storage_root,
     summarize,
 )
+from ._evaluate import evaluate_export
+from ._insight import compute_summary, write_search_report
 from ._schema import SpecError, from_mapping, load_yaml
 from ._single import TrainingOutcome, run_training
 from ._space import Choice, FloatRange, IntRange, SearchSpace, parse_space
@@ -43,7 +45,9 @@ __all__ = [
     "TrialContext",
     "TrialSummary",
     "Winner",
+    "compute_summary",
     "default_spec_text",
+    "evaluate_export",
     "experiment_path",
     "from_mapping",
     "load_yaml",
@@ -62,4 +66,5 @@ __all__ = [
     "summarize",
     "trial_configs",
     "trial_views",
+    "write_search_report",
 ]

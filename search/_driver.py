@@ -17,9 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from data import Vectorized, prepare_splits, sequence_view, vectorize_splits
+from data import Splits, Vectorized, prepare_splits, sequence_view, vectorize_splits
 from model import Evaluation, build_model, configure_runtime, evaluate, export_model, fit
 
+from ._single import report_writer
 from ._sweep_spec import SweepSpec, spec_to_dict
 from ._trial import TrialContext, lstm_trial, trial_configs
 from ._winner import TrialSummary, Winner, select_winner
@@ -47,10 +48,10 @@ def experiment_path(spec: SweepSpec, sweep_id: str) -> str:
     return f"{storage_root(spec).rstrip('/')}/{sweep_id}"
 
 
-def prepare_data(spec: SweepSpec, progress: bool = True) -> Vectorized:
+def prepare_data(spec: SweepSpec, progress: bool = True) -> tuple[Splits, Vectorized]:
     """Load and vectorize once, at the largest vocabulary and length of the space."""
     splits = prepare_splits(spec.data, progress=progress)
-    return vectorize_splits(
+    return splits, vectorize_splits(
         splits, spec.space.max_vocab_size, spec.space.max_sequence_length, spec.data.clean
     )
 
@@ -130,6 +131,7 @@ def retrain_and_export(
     destination: str,
     on_status: StatusHook,
     extra_metadata: dict[str, Any] | None = None,
+    test_frame: Any = None,
 ) -> tuple[Evaluation, str]:
     """Retrain the winner on train + validation for its best epoch count, test once, export."""
     configure_runtime(seed=spec.train.seed)
@@ -149,8 +151,21 @@ def retrain_and_export(
             (x_val, data.y_val),
             replace(train_cfg, epochs=winner.epoch),
         )
-    test, _ = evaluate(net, sequence_view(data.x_test, v, n), data.y_test)
+    test, probabilities = evaluate(net, sequence_view(data.x_test, v, n), data.y_test)
     on_status("exporting")
+    report = None
+    if test_frame is not None:
+        report = report_writer(
+            test_frame,
+            probabilities,
+            [asdict(r) for r in history],
+            {
+                "sweep": sweep_id,
+                "trial": winner.trial_id,
+                "split": "test",
+                "architecture": model_cfg.architecture,
+            },
+        )
     metadata = {
         "source": "sweep",
         "sweep_id": sweep_id,
@@ -173,10 +188,12 @@ def retrain_and_export(
         **(extra_metadata or {}),
     }
     if "://" not in destination:
-        export_model(net, data.vocabulary, model_cfg, destination, metadata)
+        export_model(net, data.vocabulary, model_cfg, destination, metadata, report=report)
         return test, destination
     with tempfile.TemporaryDirectory() as tmp:  # cloud storage: export locally, then upload
-        local = export_model(net, data.vocabulary, model_cfg, Path(tmp) / BEST_DIR, metadata)
+        local = export_model(
+            net, data.vocabulary, model_cfg, Path(tmp) / BEST_DIR, metadata, report=report
+        )
         _upload(local, destination)
     return test, destination
 
@@ -200,14 +217,16 @@ def run_sweep(
     progress: bool = True,
 ) -> SweepOutcome:
     """Run (or resume) the sweep and export its winner to ``<storage>/<id>/best``."""
-    data = prepare_data(spec, progress)
+    splits, data = prepare_data(spec, progress)
     tuner = _tuner(spec, sweep_id, data, optuna_storage, callbacks, stopper, resume)
     grid = tuner.fit()
     trials = summarize(grid, spec.metric)
     winner = select_winner(trials, spec.mode)
     on_status("retraining", best_trial=winner.trial_id, best_metric=winner.value)
     destination = f"{experiment_path(spec, sweep_id)}/{BEST_DIR}"
-    test, artifact = retrain_and_export(spec, sweep_id, data, winner, destination, on_status)
+    test, artifact = retrain_and_export(
+        spec, sweep_id, data, winner, destination, on_status, test_frame=splits.test
+    )
     return SweepOutcome(winner, test, artifact, trials)
 
 

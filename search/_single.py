@@ -8,6 +8,7 @@ from pathlib import Path
 
 from data import prepare_splits, vectorize_splits
 from model import (
+    REPORT_DIR,
     EpochResult,
     Evaluation,
     build_model,
@@ -15,9 +16,27 @@ from model import (
     evaluate,
     export_model,
     fit,
+    write_evaluation_report,
 )
 
 from ._train_spec import TrainSpec
+
+
+def report_writer(test_frame, probabilities, history, context):
+    """A callback writing the evaluation report into ``<export>/report/``."""
+
+    def write(folder: Path) -> None:
+        write_evaluation_report(
+            folder / REPORT_DIR,
+            test_frame["label"].to_numpy(),
+            probabilities,
+            test_frame["text"].tolist(),
+            test_frame["id"].tolist(),
+            history,
+            context=context,
+        )
+
+    return write
 
 
 @dataclass(frozen=True)
@@ -41,13 +60,20 @@ def run_training(
     )
     net = build_model(spec.model)
     history = fit(net, (vec.x_train, vec.y_train), (vec.x_val, vec.y_val), spec.train, on_epoch)
-    test, _ = evaluate(net, vec.x_test, vec.y_test)
+    test, probabilities = evaluate(net, vec.x_test, vec.y_test)
     best = max(history, key=lambda r: r.val_accuracy)
+    report = report_writer(
+        splits.test,
+        probabilities,
+        [asdict(r) for r in history],
+        {"architecture": spec.model.architecture, "split": "test"},
+    )
     out = export_model(
         net,
         vec.vocabulary,
         spec.model,
         output,
+        report=report,
         metadata={
             "source": "sweep train",
             "train_config": asdict(spec.train),

@@ -48,6 +48,55 @@ def test_train_prints_epochs_and_test_accuracy(trained):
     assert meta["data"]["n_test"] == 800 and meta["source"] == "sweep train"
 
 
+def test_export_carries_a_checksummed_evaluation_report(trained):
+    out, _ = trained
+    meta = json.loads((out / "metadata.json").read_text())
+    for name in (
+        "report/report.html",
+        "report/errors.csv",
+        "report/confusion_matrix.png",
+        "report/roc_curve.png",
+        "report/training_curves.png",
+        "report/metrics.json",
+    ):
+        assert name in meta["files"]
+    report = json.loads((out / "report" / "metrics.json").read_text())
+    assert report["accuracy"] == pytest.approx(meta["test"]["accuracy"])
+
+
+def test_evaluate_command_writes_the_report(trained, learnable_archive, tmp_path):
+    out, _ = trained
+    result = CliRunner().invoke(
+        main,
+        [
+            "evaluate",
+            str(out),
+            "--data",
+            str(learnable_archive),
+            "--max-reviews",
+            "200",
+            "-o",
+            str(tmp_path / "r"),
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.output[result.output.index("{") :])
+    assert metrics["n"] == 200 and metrics["accuracy"] > 0.8
+    assert (tmp_path / "r" / "report.html").is_file()
+    bad = CliRunner().invoke(main, ["evaluate", str(tmp_path / "missing")])
+    assert bad.exit_code == 2 and "does not exist" in bad.output
+
+
+def test_data_describe_command(tiny_archive, tmp_path):
+    result = CliRunner().invoke(
+        main, ["data", "describe", "--data", str(tiny_archive), "-o", str(tmp_path / "d"), "-q"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "train: 120 reviews (negative 60, positive 60)" in result.output
+    assert (tmp_path / "d" / "top_words.png").is_file()
+
+
 def test_predict_texts_gives_the_right_polarity(trained):
     out, _ = trained
     result = CliRunner().invoke(

@@ -151,3 +151,37 @@ def test_status_and_list_show_the_sweep(finished_sweep):
     assert record["id"] in _run("list", "--redis-url", url)
     status = _run("status", record["id"], "--redis-url", url)
     assert "succeeded" in status and "6 done" in status and "TensorBoard" in status
+
+
+def test_sweep_report_shows_the_search_and_the_compute_saved(finished_sweep, tmp_path):
+    from tests._browser import assert_png, images_loaded
+
+    record, _, url = finished_sweep
+    result = CliRunner().invoke(
+        main, ["report", record["id"], "--redis-url", url, "-o", str(tmp_path / "r"), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output[result.output.index("{") :])
+    compute = summary["compute"]
+    assert compute["trials"] == 6 and compute["stopped_early"] >= 1
+    assert compute["trial_epochs"] < compute["trial_epochs_without_asha"] == 18
+    assert 0 < compute["train_seconds"] < compute["train_seconds_without_asha"]
+    for name in (
+        "optimization_history.png",
+        "parallel_coordinate.png",
+        "asha_epochs.png",
+        "param_importances.png",
+    ):
+        assert_png(tmp_path / "r" / name)
+    loaded, total = images_loaded(tmp_path / "r" / "report.html")
+    assert loaded == total == 4
+
+
+def test_winner_export_has_its_evaluation_report(finished_sweep):
+    from tests._browser import images_loaded
+
+    record, _, _ = finished_sweep
+    report = __import__("pathlib").Path(record["artifact"]) / "report"
+    meta = json.loads((report.parent / "metadata.json").read_text())
+    assert "report/errors.csv" in meta["files"]
+    assert images_loaded(report / "report.html") == (3, 3)

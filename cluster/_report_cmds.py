@@ -1,0 +1,153 @@
+"""``sweep evaluate``, ``sweep data describe`` and ``sweep report``."""
+
+from __future__ import annotations
+
+import click
+
+from ._common import echo_json, open_store, require_sweep, store_options
+from ._errors import cli_errors
+
+
+@click.command()
+@click.argument("model_dir", metavar="MODEL", type=click.Path())
+@click.option(
+    "--data",
+    "data_source",
+    default=None,
+    metavar="SOURCE",
+    help="Labelled data whose test split is scored (default: what the model was "
+    "trained on, from its metadata.json).",
+)
+@click.option("--max-reviews", type=int, help="Score a stratified sample of N test reviews.")
+@click.option(
+    "--output",
+    "-o",
+    default="evaluation-report",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder for report.html, plots and CSVs.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+@cli_errors
+def evaluate(model_dir, data_source, max_reviews, output, quiet, as_json):
+    """Evaluation report of an exported MODEL on a test split.
+
+    Writes report.html (self-contained), metrics.json, classification_report.txt, errors.csv
+    (the most confidently wrong reviews) and the plots.
+
+    \b
+    Example:
+      sweep evaluate my-model/ --data ../shared/data/imdb/aclImdb_v1.tar.gz -o report/
+    """
+    from search import evaluate_export
+
+    metrics = evaluate_export(
+        model_dir, output, data_source, max_reviews, progress=not (quiet or as_json)
+    )
+    if as_json:
+        echo_json({k: v for k, v in metrics.items() if k != "report"})
+        return
+    click.echo(
+        f"test accuracy {metrics['accuracy']:.4f}  F1 {metrics['f1']:.4f}  "
+        f"ROC AUC {metrics['roc_auc']:.4f}  (n={metrics['n']})"
+    )
+    click.echo(f"report: {output}/report.html")
+
+
+@click.group()
+def data() -> None:
+    """Dataset tools."""
+
+
+@data.command()
+@click.option(
+    "--data",
+    "data_source",
+    envvar="SWEEP_IMDB",
+    default="imdb",
+    show_default=True,
+    metavar="SOURCE",
+    help="Archive, aclImdb/ folder, CSV or 'imdb' (env SWEEP_IMDB).",
+)
+@click.option(
+    "--output",
+    "-o",
+    default="data-report",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder for the plots and summary.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@cli_errors
+def describe(data_source, output, quiet, as_json):
+    """Dataset statistics: counts per split and label, review lengths (words and tokens) with
+    the share each candidate sequence length cuts, most frequent words per class.
+
+    \b
+    Example:
+      sweep data describe --data ../shared/data/imdb/aclImdb_v1.tar.gz -o data-report/
+    """
+    from data import describe_dataset, load_dataset
+
+    dataset = load_dataset(data_source, progress=not (quiet or as_json))
+    summary = describe_dataset(dataset, output, progress=not (quiet or as_json))
+    if as_json:
+        echo_json(summary)
+    else:
+        click.echo((__import__("pathlib").Path(output) / "summary.txt").read_text().rstrip())
+        click.echo(f"plots and summary.json in {output}/")
+
+
+@click.command()
+@click.argument("sweep_id")
+@click.option(
+    "--output",
+    "-o",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Folder for the report (default: sweep-report-ID).",
+)
+@store_options
+@click.option("--json", "as_json", is_flag=True, help="Print the compute summary as JSON.")
+@cli_errors
+def report(sweep_id, output, redis_url, prefix, as_json):
+    """Search insight for a sweep: optimization history, parameter importances, parallel
+    coordinates, ASHA's stopping picture, compute spent against no early stopping.
+
+    \b
+    Example:
+      sweep report imdb-lstm-20261124-101500-ab12 -o sweep-report/
+    """
+    import optuna
+
+    from search import parse_sweep_spec, write_search_report
+
+    from ._optuna_journal import optuna_storage
+
+    store = open_store(redis_url, prefix)
+    record = require_sweep(store, sweep_id)
+    study = optuna.load_study(
+        study_name=sweep_id, storage=optuna_storage(store.url, sweep_id, store.keys)
+    )
+    summary = write_search_report(
+        output or f"sweep-report-{sweep_id}",
+        study,
+        store.trials(sweep_id),
+        parse_sweep_spec(record["spec"]),
+        sweep_id,
+    )
+    if as_json:
+        echo_json(summary)
+        return
+    c = summary["compute"]
+    click.echo(
+        f"trial-epochs spent {c['trial_epochs']} of {c['trial_epochs_without_asha']} "
+        f"without early stopping ({c['saved_fraction']:.0%} saved); "
+        f"train CPU-seconds {c['cpu_seconds']:.0f}"
+    )
+    click.echo(f"report: {summary['folder']}/report.html")
+
+
+COMMANDS = [evaluate, data, report]
