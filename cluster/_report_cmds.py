@@ -150,4 +150,32 @@ def report(sweep_id, output, redis_url, prefix, as_json):
     click.echo(f"report: {summary['folder']}/report.html")
 
 
-COMMANDS = [evaluate, data, report]
+@click.command()
+@click.argument("sweep_id")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8080, show_default=True)
+@store_options
+@cli_errors
+def dashboard(sweep_id, host, port, redis_url, prefix):
+    """Open the sweep's Optuna study (in Redis) in optuna-dashboard.
+
+    Needs the optional package: pip install 'sweep[dashboard]' (optuna-dashboard).
+
+    \b
+    Example:
+      sweep dashboard imdb-lstm-20261124-101500-ab12 --port 8080   # then open http://127.0.0.1:8080
+    """
+    from ._errors import BadInput
+    from ._optuna_journal import optuna_storage
+
+    try:
+        from optuna_dashboard import run_server
+    except ImportError:
+        raise BadInput("optuna-dashboard is not installed: pip install optuna-dashboard") from None
+    store = open_store(redis_url, prefix)
+    require_sweep(store, sweep_id)
+    click.echo(f"optuna-dashboard for study {sweep_id} on http://{host}:{port} (Ctrl-C stops)")
+    run_server(optuna_storage(store.url, sweep_id, store.keys), host=host, port=port)
+
+
+COMMANDS = [evaluate, data, report, dashboard]

@@ -185,3 +185,54 @@ def test_winner_export_has_its_evaluation_report(finished_sweep):
     meta = json.loads((report.parent / "metadata.json").read_text())
     assert "report/errors.csv" in meta["files"]
     assert images_loaded(report / "report.html") == (3, 3)
+
+
+def test_trials_write_tensorboard_logs(finished_sweep):
+    record, folder, _ = finished_sweep
+    events = list((folder / "runs" / record["id"]).glob("*/events.out.tfevents.*"))
+    assert len(events) == 6
+
+
+def test_optuna_dashboard_serves_the_study(finished_sweep):
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    record, _, url = finished_sweep
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cluster",
+            "dashboard",
+            record["id"],
+            "--redis-url",
+            url,
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        body = None
+        for _ in range(120):
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/api/studies", timeout=2
+                ) as resp:
+                    body = json.loads(resp.read())
+                    break
+            except OSError:
+                time.sleep(0.5)
+        assert body is not None, "optuna-dashboard did not answer"
+        names = [s["study_name"] for s in body["study_summaries"]]
+        assert names == [record["id"]]
+    finally:
+        proc.terminate()
+        proc.wait(10)
