@@ -104,6 +104,9 @@ def execute_sweep(
     from data import file_digests
     from search import parse_sweep_spec, run_sweep, storage_root
 
+    # objects Ray pickles (state store, Optuna journal backend) drop the password and read
+    # it back from here when unpickled, e.g. by Tuner.restore on resume
+    os.environ["SWEEP_REDIS_URL"] = redis_url
     store = RedisStateStore(redis_url, prefix)
     store.ping()
     record = store.get_sweep(sweep_id)

@@ -97,15 +97,19 @@ def prepare_splits(config: DataConfig, progress: bool = True) -> Splits:
 
 
 def vectorize_splits(
-    splits: Splits, max_vocab: int, max_length: int, clean: CleanConfig = CleanConfig()
+    splits: Splits,
+    max_vocab: int,
+    max_length: int,
+    clean: CleanConfig = CleanConfig(),
+    progress: bool = False,
 ) -> Vectorized:
     """Build the vocabulary on the training part only and vectorize all three splits."""
     if len(splits.train) == 0:
         raise DataError("the training split is empty; use more data")
     vocab = build_vocabulary(splits.train["text"], max_vocab, clean)
-    x_train, lengths = vectorize(splits.train["text"].tolist(), vocab, max_length)
-    x_val, _ = vectorize(splits.validation["text"].tolist(), vocab, max_length)
-    x_test, _ = vectorize(splits.test["text"].tolist(), vocab, max_length)
+    x_train, lengths = vectorize(splits.train["text"].tolist(), vocab, max_length, progress)
+    x_val, _ = vectorize(splits.validation["text"].tolist(), vocab, max_length, progress)
+    x_test, _ = vectorize(splits.test["text"].tolist(), vocab, max_length, progress)
     return Vectorized(
         vocab,
         x_train,

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from tqdm import tqdm
 
 from ._clean import CleanConfig, tokenize
 
@@ -57,7 +58,7 @@ def build_vocabulary(
 
 
 def vectorize(
-    texts: Sequence[str], vocabulary: Vocabulary, max_length: int
+    texts: Sequence[str], vocabulary: Vocabulary, max_length: int, progress: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """Map texts to right-padded int32 ids of shape ``(n, max_length)``, keeping the last
     ``max_length`` tokens of longer texts.
@@ -68,7 +69,8 @@ def vectorize(
     index = {tok: i for i, tok in enumerate(vocabulary.tokens) if i >= 2}
     ids = np.zeros((len(texts), max_length), dtype=np.int32)
     lengths = np.zeros(len(texts), dtype=np.int32)
-    for row, text in enumerate(texts):
+    rows = tqdm(texts, desc="vectorize", unit=" reviews", disable=not progress, leave=False)
+    for row, text in enumerate(rows):
         tokens = tokenize(text, vocabulary.clean)
         lengths[row] = len(tokens)
         cut = tokens[-max_length:]

@@ -52,7 +52,11 @@ def prepare_data(spec: SweepSpec, progress: bool = True) -> tuple[Splits, Vector
     """Load and vectorize once, at the largest vocabulary and length of the space."""
     splits = prepare_splits(spec.data, progress=progress)
     return splits, vectorize_splits(
-        splits, spec.space.max_vocab_size, spec.space.max_sequence_length, spec.data.clean
+        splits,
+        spec.space.max_vocab_size,
+        spec.space.max_sequence_length,
+        spec.data.clean,
+        progress,
     )
 
 

@@ -56,7 +56,7 @@ def run_training(
     configure_runtime(seed=spec.train.seed)
     splits = prepare_splits(spec.data, progress=progress)
     vec = vectorize_splits(
-        splits, spec.model.vocab_size, spec.model.sequence_length, spec.data.clean
+        splits, spec.model.vocab_size, spec.model.sequence_length, spec.data.clean, progress
     )
     net = build_model(spec.model)
     history = fit(net, (vec.x_train, vec.y_train), (vec.x_val, vec.y_val), spec.train, on_epoch)
