@@ -91,6 +91,14 @@ class RedisStateCallback(Callback):
         self._record(trial)["restored"] = self._record(trial).get("restored", 0) + 1
         self._write(trial.trial_id, "restored")
 
+    def on_trial_recover(self, iteration, trials, trial, **info):
+        """A failed trial (e.g. its node died) is retried under FailureConfig."""
+        rec = self._record(trial)
+        rec["recovered"] = rec.get("recovered", 0) + 1
+        rec["last_failure"] = _error_text(trial)
+        rec["status"] = "PENDING"
+        self._write(trial.trial_id, "recovered")
+
     def on_trial_result(self, iteration, trials, trial, result, **info):
         rec = self._record(trial)
         value = result.get(self.metric)

@@ -94,6 +94,7 @@ def execute_sweep(
     redis_url: str,
     *,
     prefix: str = "sweep:",
+    ray_address: str | None = None,
     resume: bool = False,
     progress: bool = True,
     check_local_resources: bool = False,
@@ -114,7 +115,7 @@ def execute_sweep(
         raise KeyError(f"sweep {sweep_id!r} is not recorded in Redis ({store!r})")
     spec = parse_sweep_spec(record["spec"])
     try:
-        ensure_ray()
+        ensure_ray(ray_address)
         if check_local_resources:
             check_resources(spec, ray.cluster_resources())
         if resume:

@@ -40,6 +40,12 @@ def _override(spec, **values):
         raise SpecError(str(exc)) from exc
 
 
+def _is_job_api(address: str) -> bool:
+    """http(s):// is the dashboard's job API (submit a Ray job); host:port, auto or ray://
+    connect this process as the driver."""
+    return address.startswith(("http://", "https://"))
+
+
 def _absolute_paths(spec):
     """Local paths in the spec made absolute, so the driver (a Ray job with its own working
     directory) finds the same files; sources like 'imdb' and URIs are kept."""
@@ -213,7 +219,7 @@ def launch(
             f"sweep {sweep_id} created; Ray Tune results and TensorBoard logs under "
             f"{storage_root(parsed).rstrip('/')}/{sweep_id}"
         )
-    if address:
+    if address and _is_job_api(address):
         try:
             job_id = submit_sweep_job(address, sweep_id, store.url, "run", prefix)
         except RayUnavailable as exc:
@@ -233,6 +239,7 @@ def launch(
                 sweep_id,
                 store.url,
                 prefix=prefix,
+                ray_address=address,
                 progress=not (quiet or as_json),
                 check_local_resources=True,
             )
@@ -444,7 +451,7 @@ def resume(sweep_id, address, redis_url, prefix, quiet):
             f"sweep {sweep_id} is {record['status']}; only "
             f"{', '.join(sorted(RESUMABLE))} sweeps can be resumed"
         )
-    if address:
+    if address and _is_job_api(address):
         try:
             job_id = submit_sweep_job(address, sweep_id, store.url, "resume", prefix)
         except RayUnavailable as exc:
@@ -455,7 +462,12 @@ def resume(sweep_id, address, redis_url, prefix, quiet):
     else:
         try:
             record = execute_sweep(
-                sweep_id, store.url, prefix=prefix, resume=True, progress=not quiet
+                sweep_id,
+                store.url,
+                prefix=prefix,
+                resume=True,
+                ray_address=address,
+                progress=not quiet,
             )
         except Exception as exc:
             raise WorkFailed(f"resume of {sweep_id} failed: {type(exc).__name__}: {exc}") from exc
