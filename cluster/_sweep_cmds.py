@@ -212,6 +212,14 @@ def launch(
     )
     parsed = _absolute_paths(parsed)
     store = open_store(redis_url, prefix)
+    if not (address and _is_job_api(address)):
+        # the driver runs here: refuse resources this Ray cannot give before recording anything
+        import ray
+
+        from ._runner import check_resources, ensure_ray
+
+        ensure_ray(address)
+        check_resources(parsed, ray.cluster_resources())
     sweep_id = new_sweep_id(parsed.name)
     store.create_sweep(sweep_id, spec_to_dict(parsed), storage_root(parsed))
     if not quiet and not as_json:

@@ -47,3 +47,13 @@ def write_spec(folder, archive, **overrides) -> str:
 @pytest.fixture(scope="session")
 def sweep_archive(tmp_path_factory):
     return _synthetic.write_archive(tmp_path_factory.mktemp("sweepdata") / "a.tar.gz", 150)
+
+
+@pytest.fixture(scope="module")
+def ray_2_cpus():
+    """A private local Ray with 2 CPUs for the module (the driver runs in the test)."""
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
+    yield
+    ray.shutdown()

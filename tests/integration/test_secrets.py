@@ -22,15 +22,6 @@ def secured_redis(tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def ray_2_cpus():
-    import ray
-
-    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
-    yield
-    ray.shutdown()
-
-
 def _files_containing(root, needle: bytes) -> list[str]:
     hits = []
     for dirpath, _, files in os.walk(root):

@@ -16,15 +16,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def ray_2_cpus():
-    import ray
-
-    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
-    yield
-    ray.shutdown()
-
-
-@pytest.fixture(scope="module")
 def finished_sweep(ray_2_cpus, redis_server, sweep_archive, tmp_path_factory):
     import redis
 
@@ -236,3 +227,27 @@ def test_optuna_dashboard_serves_the_study(finished_sweep):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+@pytest.mark.parametrize(
+    ("extra", "spec_yaml", "message"),
+    [
+        ([], "trials: 2\nspace: {units: []}\n", "spec.space.units: empty list"),
+        ([], "trails: 2\n", "did you mean 'trials'"),
+        ([], "trials: two\n", "spec.trials: expected an integer"),
+        (["--gpus", "1"], "trials: 2\n", "resources.gpus=1.0 but the cluster has 0 GPUs"),
+        (["--cpus", "64"], "trials: 2\n", "resources.cpus=64.0 but the cluster has 2 CPUs"),
+    ],
+)
+def test_bad_specs_exit_2_and_record_nothing(finished_sweep, tmp_path, extra, spec_yaml, message):
+    _, _, url = finished_sweep
+    from cluster._redis_store import RedisStateStore
+
+    before = len(RedisStateStore(url).list_sweeps())
+    spec = tmp_path / "bad.yaml"
+    spec.write_text(spec_yaml + f"storage: {tmp_path / 'runs'}\n")
+    result = CliRunner().invoke(main, ["launch", str(spec), "--redis-url", url, *extra])
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+    assert len(RedisStateStore(url).list_sweeps()) == before
+    assert not (tmp_path / "runs").exists()
