@@ -13,7 +13,7 @@ import click
 from ray.tune import Callback, Stopper
 
 from ._status import CANCELLED
-from ._store import StateStore
+from ._store import StateRegressed, StateStore
 
 log = logging.getLogger(__name__)
 _METRIC_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "val_auc", "epoch_seconds")
@@ -71,6 +71,8 @@ class RedisStateCallback(Callback):
             trial_id, rec, score, event = self._pending[0]
             try:
                 self.store.write_trial(self.sweep_id, trial_id, rec, score, event)
+            except StateRegressed:
+                raise  # fatal: never continue on a Redis that went backwards
             except Exception as exc:  # keep the sweep going; retry at the next event
                 log.warning(
                     "state store write buffered (%d pending): %s",

@@ -3,6 +3,8 @@ password (Ray checkpoints the searcher, and with it this storage)."""
 
 from __future__ import annotations
 
+import json
+import time
 import warnings
 from typing import Any
 
@@ -27,12 +29,31 @@ def _client(url: str) -> redis.Redis:
     )
 
 
+class JournalRegressed(RuntimeError):
+    """The Optuna journal in Redis lost entries (older snapshot, deleted keys)."""
+
+    def __init__(self, prefix: str, seen: int, now: int, missing: bool = False) -> None:
+        what = (
+            f"entry {now} of the journal {prefix} is missing (its log counter says {seen})"
+            if missing
+            else f"the journal {prefix} went backwards: it ends at entry {now}, "
+            f"entry {seen} was already read"
+        )
+        super().__init__(
+            f"Optuna study in Redis is inconsistent: {what}. Redis was restored "
+            "from an older snapshot or lost keys; stopping instead of going on "
+            "with a stale study."
+        )
+
+
 class SecretFreeJournalRedisBackend(JournalRedisBackend):
     """``JournalRedisBackend`` that pickles without the password and retries with backoff.
 
     Optuna's own backend keeps the full URL in its pickled state; this one keeps the URL
     without the password and reads it back from the environment when unpickled.
     """
+
+    missing_timeout_s = 10.0
 
     def __init__(self, url: str, prefix: str = "") -> None:
         with warnings.catch_warnings():
@@ -50,6 +71,31 @@ class SecretFreeJournalRedisBackend(JournalRedisBackend):
         self.__dict__.update(state)
         self._url = with_password(self._url)
         self._redis = _client(self._url)
+
+    def read_logs(self, log_number_from: int):
+        """Optuna's loop waits forever for a missing log key; this one gives up after
+        ``missing_timeout_s`` and refuses a journal that got shorter than already read."""
+        raw = self._redis.get(f"{self._prefix}:log_number")
+        if raw is None:
+            if log_number_from > 0:
+                raise JournalRegressed(self._prefix, log_number_from - 1, -1)
+            return
+        last = int(raw)
+        if last < log_number_from - 1:
+            raise JournalRegressed(self._prefix, log_number_from - 1, last)
+        for number in range(log_number_from, last + 1):
+            deadline = time.monotonic() + self.missing_timeout_s
+            delay = 0.05
+            while (log := self._redis.get(self._key_log_id(number))) is None:
+                if time.monotonic() > deadline:
+                    raise JournalRegressed(self._prefix, last, number, missing=True)
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
+            try:
+                yield json.loads(log)
+            except json.JSONDecodeError:
+                if number != last:
+                    raise
 
     def __repr__(self) -> str:
         return f"SecretFreeJournalRedisBackend({strip_password(self._url)!r}, {self._prefix!r})"

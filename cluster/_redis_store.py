@@ -14,7 +14,7 @@ from redis.retry import Retry
 from ._keys import Keys
 from ._settings import redact, strip_password, with_password
 from ._status import PENDING, check_move
-from ._store import StoreUnavailable, SweepExists
+from ._store import StateRegressed, StoreUnavailable, SweepExists
 
 _JSON_FIELDS = ("spec", "history", "test_metrics")
 
@@ -44,6 +44,7 @@ class RedisStateStore:
         self.keys = Keys(prefix)
         self._retries = retries
         self._client = connect(url, retries)
+        self._writes_seen: dict[str, int] = {}
 
     # -- pickling without secrets -------------------------------------------------------
     def __getstate__(self) -> dict[str, Any]:
@@ -167,6 +168,7 @@ class RedisStateStore:
         """Trial row, leaderboard score and one event, in one MULTI/EXEC."""
         payload = json.dumps(record, default=str)
         with self._client.pipeline(transaction=True) as pipe:
+            pipe.hincrby(self.keys.sweep(sweep_id), "writes", 1)
             pipe.hset(self.keys.trials(sweep_id), trial_id, payload)
             if score is not None:
                 pipe.zadd(self.keys.leaderboard(sweep_id), {trial_id: score})
@@ -176,7 +178,16 @@ class RedisStateStore:
                 maxlen=100_000,
                 approximate=True,
             )
-            pipe.execute()
+            writes = int(pipe.execute()[0])
+        seen = self._writes_seen.get(sweep_id, 0)
+        if writes <= seen:
+            raise StateRegressed(
+                f"Redis went backwards: sweep {sweep_id} has {writes - 1} trial writes, this "
+                f"process already made {seen}. Redis was restored from an older snapshot or "
+                "lost keys; stopping instead of going on with a stale view. Check its "
+                "persistence (appendonly yes, noeviction), then `sweep resume ID`."
+            )
+        self._writes_seen[sweep_id] = writes
 
     def trials(self, sweep_id: str) -> dict[str, dict[str, Any]]:
         raw = self._client.hgetall(self.keys.trials(sweep_id))

@@ -9,6 +9,11 @@ class StoreUnavailable(RuntimeError):
     """The state store cannot be reached or refused our credentials."""
 
 
+class StateRegressed(RuntimeError):
+    """Redis holds less than this process already saw: restored from an older snapshot,
+    or keys were lost. Going on would act on a stale view, so the sweep stops."""
+
+
 class SweepExists(ValueError):
     """A sweep with this id is already recorded."""
 
