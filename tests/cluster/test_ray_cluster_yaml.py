@@ -46,3 +46,12 @@ def test_nothing_is_exposed_beyond_ssh():
     rules = config["provider"]["security_group"]["IpPermissions"]
     assert [(r["FromPort"], r["ToPort"]) for r in rules] == [(22, 22)]
     assert all(ip["CidrIp"] != "0.0.0.0/0" for r in rules for ip in r["IpRanges"])
+
+
+def test_token_authentication_on_every_node():
+    config = _config()
+    head = " ".join(config["head_start_ray_commands"])
+    workers = " ".join(config["worker_start_ray_commands"])
+    assert "RAY_AUTH_MODE=token ray start --head" in head
+    assert "RAY_AUTH_MODE=token ray start --address" in workers
+    assert config["file_mounts"]["~/.ray/auth_token"] == "~/.ray/auth_token"

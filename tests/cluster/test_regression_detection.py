@@ -65,8 +65,8 @@ def test_journal_that_got_shorter_is_refused(redis_url):
     import redis
 
     storage = _study(redis_url)
-    optuna.load_study(study_name="j", storage=storage).trials  # this process read it all
+    assert len(optuna.load_study(study_name="j", storage=storage).trials) == 3  # all read
     client = redis.Redis.from_url(redis_url)
     client.set("sweep:j:optuna:log_number", 1)
     with pytest.raises(JournalRegressed, match="went backwards"):
-        optuna.load_study(study_name="j", storage=storage).trials
+        optuna.load_study(study_name="j", storage=storage).get_trials()
