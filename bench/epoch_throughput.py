@@ -1,0 +1,133 @@
+"""Benchmark: one training epoch of the same LSTM, (a) as a plain Keras script is usually
+written versus (b) through this project's trial path.
+
+Same model size (vocab 20k, length 200, embedding 128, 64 units, batch 128), same IMDB train
+split (minus 20 % validation).  (a) tokenizes in Python per run, pre-pads with
+``keras.utils.pad_sequences`` and calls ``model.fit`` on NumPy arrays without a mask;
+(b) takes the vectorized arrays (as a trial receives them from the Ray object store), builds
+the masked model of ``model.build_model`` and trains with ``model.fit``'s tf.data pipeline.
+Prints JSON with reviews/second, the ratio and validation accuracy after the epoch.
+
+    python bench/epoch_throughput.py --data ../shared/data/imdb/aclImdb_v1.tar.gz
+    python bench/epoch_throughput.py --data ... --quick     # 2,000 reviews, length 64 (CI)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import time
+from collections import Counter
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def plain_keras(train, val, vocab, length, emb, units, batch) -> dict:
+    import keras
+    import numpy as np
+
+    t0 = time.perf_counter()
+
+    def words(text: str) -> list[str]:
+        return re.sub(r"[^a-z0-9' ]", " ", text.lower()).split()
+
+    counts = Counter(w for t in train["text"] for w in words(t))
+    index = {w: i + 1 for i, (w, _) in enumerate(counts.most_common(vocab - 1))}
+
+    def seqs(frame):
+        return keras.utils.pad_sequences(
+            [[index[w] for w in words(t) if w in index] for t in frame["text"]], maxlen=length
+        )
+
+    x, xv = seqs(train), seqs(val)
+    tokenize_s = time.perf_counter() - t0
+    net = keras.Sequential(
+        [
+            keras.Input((length,)),
+            keras.layers.Embedding(vocab, emb),
+            keras.layers.LSTM(units),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+    net.compile("adam", "binary_crossentropy", metrics=["accuracy"])
+    t1 = time.perf_counter()
+    net.fit(x, train["label"].to_numpy(), batch_size=batch, epochs=1, verbose=0)
+    epoch_s = time.perf_counter() - t1
+    acc = net.evaluate(xv, val["label"].to_numpy(), verbose=0)[1]
+    return {
+        "tokenize_seconds": tokenize_s,
+        "epoch_seconds": epoch_s,
+        "reviews_per_second": len(x) / epoch_s,
+        "val_accuracy": float(acc),
+        "mean_tokens": float(np.mean([len(words(t)) for t in train["text"][:2000]])),
+    }
+
+
+def project_path(vec, vocab, length, emb, units, batch) -> dict:
+    from data import sequence_view
+    from model import ModelConfig, TrainConfig, build_model, fit
+
+    cfg = ModelConfig("lstm", vocab, length, emb, units, dropout=0.0)
+    train = (sequence_view(vec.x_train, vocab, length), vec.y_train)
+    val = (sequence_view(vec.x_val, vocab, length), vec.y_val)
+    net = build_model(cfg)
+    t1 = time.perf_counter()
+    (result,) = fit(
+        net,
+        train,
+        val,
+        TrainConfig(epochs=1, batch_size=batch, early_stopping_patience=0, reduce_lr_patience=0),
+    )
+    epoch_s = time.perf_counter() - t1
+    return {
+        "epoch_seconds": epoch_s,
+        "epoch_seconds_without_validation": result.seconds,
+        "reviews_per_second": len(train[0]) / epoch_s,
+        "val_accuracy": result.val_accuracy,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=os.environ.get("SWEEP_IMDB", "imdb"))
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    from data import DataConfig, prepare_splits, vectorize_splits
+
+    n, length, vocab, emb, units, batch = (
+        (2000, 64, 5000, 32, 16, 128) if args.quick else (None, 200, 20_000, 128, 64, 128)
+    )
+    splits = prepare_splits(DataConfig(args.data, max_reviews=n), progress=False)
+    t0 = time.perf_counter()
+    vec = vectorize_splits(splits, vocab, length)
+    vectorize_s = time.perf_counter() - t0
+    a = plain_keras(splits.train, splits.validation, vocab, length, emb, units, batch)
+    b = project_path(vec, vocab, length, emb, units, batch)
+    b["vectorize_once_seconds"] = vectorize_s
+    print(
+        json.dumps(
+            {
+                "benchmark": "epoch_throughput",
+                "quick": args.quick,
+                "train_reviews": len(splits.train),
+                "vocab": vocab,
+                "length": length,
+                "embedding": emb,
+                "units": units,
+                "batch": batch,
+                "plain_keras": a,
+                "project_trial_path": b,
+                "speedup": b["reviews_per_second"] / a["reviews_per_second"],
+                "machine": f"{platform.machine()} {os.cpu_count()} CPUs",
+            },
+            indent=2,
+            default=float,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
