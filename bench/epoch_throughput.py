@@ -1,5 +1,5 @@
-"""Benchmark: one training epoch of the same LSTM, (a) as a plain Keras script is usually
-written versus (b) through this project's trial path.
+"""Benchmark: one warm (second) training epoch of the same LSTM, (a) as a plain Keras script
+is usually written versus (b) through this project's trial path.
 
 Same model size (vocab 20k, length 200, embedding 128, 64 units, batch 128), same IMDB train
 split (minus 20 % validation).  (a) tokenizes in Python per run, pre-pads with
@@ -53,40 +53,41 @@ def plain_keras(train, val, vocab, length, emb, units, batch) -> dict:
         ]
     )
     net.compile("adam", "binary_crossentropy", metrics=["accuracy"])
+    y = train["label"].to_numpy()
+    net.fit(x, y, batch_size=batch, epochs=1, verbose=0)  # first epoch: tracing and warm-up
     t1 = time.perf_counter()
-    net.fit(x, train["label"].to_numpy(), batch_size=batch, epochs=1, verbose=0)
+    net.fit(x, y, batch_size=batch, epochs=2, initial_epoch=1, verbose=0)
     epoch_s = time.perf_counter() - t1
     acc = net.evaluate(xv, val["label"].to_numpy(), verbose=0)[1]
     return {
         "tokenize_seconds": tokenize_s,
         "epoch_seconds": epoch_s,
         "reviews_per_second": len(x) / epoch_s,
-        "val_accuracy": float(acc),
+        "val_accuracy_after_2_epochs": float(acc),
         "mean_tokens": float(np.mean([len(words(t)) for t in train["text"][:2000]])),
     }
 
 
 def project_path(vec, vocab, length, emb, units, batch) -> dict:
     from data import sequence_view
-    from model import ModelConfig, TrainConfig, build_model, fit
+    from model import ModelConfig, TrainConfig, build_model, evaluate, fit
 
     cfg = ModelConfig("lstm", vocab, length, emb, units, dropout=0.0)
     train = (sequence_view(vec.x_train, vocab, length), vec.y_train)
     val = (sequence_view(vec.x_val, vocab, length), vec.y_val)
     net = build_model(cfg)
-    t1 = time.perf_counter()
-    (result,) = fit(
-        net,
-        train,
-        val,
-        TrainConfig(epochs=1, batch_size=batch, early_stopping_patience=0, reduce_lr_patience=0),
+    config = TrainConfig(
+        epochs=1, batch_size=batch, early_stopping_patience=0, reduce_lr_patience=0
     )
+    fit(net, train, None, config)  # first epoch: graph tracing and warm-up
+    t1 = time.perf_counter()
+    fit(net, train, None, config, initial_epoch=1, epochs=2)
     epoch_s = time.perf_counter() - t1
+    metrics, _ = evaluate(net, *val)
     return {
         "epoch_seconds": epoch_s,
-        "epoch_seconds_without_validation": result.seconds,
         "reviews_per_second": len(train[0]) / epoch_s,
-        "val_accuracy": result.val_accuracy,
+        "val_accuracy_after_2_epochs": metrics.accuracy,
     }
 
 
