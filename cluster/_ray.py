@@ -68,8 +68,18 @@ def submit_sweep_job(
     address: str, sweep_id: str, redis_url: str, action: str = "run", prefix: str = "sweep:"
 ) -> str:
     """Submit ``python -m cluster.job ACTION ID``; returns the Ray job id."""
+    import os
+
+    from ._settings import ENV_REDIS_PASSWORD_FILE, strip_password
+
     client = _client(address)
-    runtime_env: dict = {"env_vars": {"SWEEP_REDIS_URL": redis_url}}
+    # never the password: Ray logs runtime environments. The driver finds it on its node
+    # (SWEEP_REDIS_PASSWORD_FILE, or the `sweep local up` state file).
+    env = {"SWEEP_REDIS_URL": strip_password(redis_url)}
+    for name in (ENV_REDIS_PASSWORD_FILE, "SWEEP_STATE_DIR"):  # where to look, not secrets
+        if os.environ.get(name):
+            env[name] = os.environ[name]
+    runtime_env: dict = {"env_vars": env}
     root = project_root()
     if root is not None:
         runtime_env["working_dir"] = str(root)
@@ -92,7 +102,17 @@ def stop_job(address: str, job_id: str) -> bool:
 
 
 def job_status(address: str, job_id: str) -> str | None:
+    """The job's status name (PENDING, RUNNING, SUCCEEDED, FAILED, STOPPED) or None."""
     try:
-        return str(_client(address).get_job_status(job_id))
+        status = _client(address).get_job_status(job_id)
     except Exception:
         return None
+    return str(getattr(status, "value", status))
+
+
+def job_log_tail(address: str, job_id: str, lines: int = 5) -> str:
+    try:
+        text = _client(address).get_job_logs(job_id)
+    except Exception:
+        return ""
+    return " | ".join(ln.strip() for ln in text.strip().splitlines()[-lines:] if ln.strip())

@@ -11,6 +11,7 @@ from pathlib import Path
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6380/0"
 ENV_REDIS_URL = "SWEEP_REDIS_URL"
 ENV_REDIS_PASSWORD = "SWEEP_REDIS_PASSWORD"
+ENV_REDIS_PASSWORD_FILE = "SWEEP_REDIS_PASSWORD_FILE"
 
 
 def state_dir() -> Path:
@@ -66,14 +67,21 @@ def with_password(url: str) -> str:
     """Put the password back from the environment into a password-less URL.
 
     ``SWEEP_REDIS_URL`` is used when it points at the same host, port and db; else
-    ``SWEEP_REDIS_PASSWORD``; else the URL is returned unchanged.
+    ``SWEEP_REDIS_PASSWORD``, or the file named by ``SWEEP_REDIS_PASSWORD_FILE``; else the
+    `sweep local up` state for that URL; else the URL is returned unchanged.
     """
     if urllib.parse.urlsplit(url).password is not None:
         return url
     env_url = os.environ.get(ENV_REDIS_URL)
-    if env_url and strip_password(env_url) == url:
+    if env_url and strip_password(env_url) == url and env_url != url:
         return env_url
     password = os.environ.get(ENV_REDIS_PASSWORD)
+    if not password and os.environ.get(ENV_REDIS_PASSWORD_FILE):
+        try:
+            password = Path(os.path.expanduser(os.environ[ENV_REDIS_PASSWORD_FILE])).read_text()
+            password = password.strip()
+        except OSError:
+            password = None
     state = local_state()
     if not password and state and strip_password(state.get("redis_url", "")) == url:
         return state["redis_url"]

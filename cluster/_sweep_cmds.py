@@ -72,11 +72,24 @@ def _load_spec(path):
     return parse_sweep_spec(load_yaml(path) if path else yaml.safe_load(default_spec_text()))
 
 
-def _follow(store, sweep_id: str, quiet: bool, interval: float = 2.0) -> dict:
-    """Print progress from Redis until the sweep reaches a final status."""
-    from ._status import FINAL
+def _follow(
+    store,
+    sweep_id: str,
+    quiet: bool,
+    interval: float = 2.0,
+    address: str | None = None,
+    job_id: str | None = None,
+) -> dict:
+    """Print progress from Redis until the sweep reaches a final status.
+
+    When following a Ray job, a job that ends before the sweep does (driver crashed, could
+    not reach Redis, ...) marks the sweep failed with the job's last log lines.
+    """
+    from ._ray import job_log_tail, job_status
+    from ._status import FAILED, FINAL
 
     last = ""
+    ended_since = None
     while True:
         record = store.get_sweep(sweep_id) or {}
         trials = store.trials(sweep_id)
@@ -94,6 +107,20 @@ def _follow(store, sweep_id: str, quiet: bool, interval: float = 2.0) -> dict:
             last = line
         if record.get("status") in FINAL:
             return record
+        if address and job_id:
+            status = job_status(address, job_id)
+            if status in ("SUCCEEDED", "FAILED", "STOPPED"):
+                ended_since = ended_since or time.monotonic()
+                if time.monotonic() - ended_since > 3 * interval:  # its last writes are in
+                    tail = job_log_tail(address, job_id)
+                    store.move(
+                        sweep_id,
+                        FAILED,
+                        error=f"Ray job {job_id} ended {status} before the sweep finished: {tail}"[
+                            :2000
+                        ],
+                    )
+                    return store.get_sweep(sweep_id) or {}
         time.sleep(interval)
 
 
@@ -240,7 +267,7 @@ def launch(
             if as_json:
                 echo_json(store.get_sweep(sweep_id))
             return
-        record = _follow(store, sweep_id, quiet or as_json)
+        record = _follow(store, sweep_id, quiet or as_json, address=address, job_id=job_id)
     else:
         try:
             record = execute_sweep(
@@ -320,7 +347,13 @@ def status(sweep_id, redis_url, prefix, watch, as_json):
     store = open_store(redis_url, prefix)
     record = require_sweep(store, sweep_id)
     if watch:
-        record = _follow(store, sweep_id, as_json)
+        record = _follow(
+            store,
+            sweep_id,
+            as_json,
+            address=record.get("ray_address"),
+            job_id=record.get("ray_job_id"),
+        )
     counts = trial_counts(store.trials(sweep_id))
     if as_json:
         echo_json({**record, "trial_counts": counts})
@@ -466,7 +499,7 @@ def resume(sweep_id, address, redis_url, prefix, quiet):
             raise BadInput(str(exc)) from None
         store.set_fields(sweep_id, ray_job_id=job_id, ray_address=address)
         click.echo(f"resume submitted as Ray job {job_id}")
-        record = _follow(store, sweep_id, quiet)
+        record = _follow(store, sweep_id, quiet, address=address, job_id=job_id)
     else:
         try:
             record = execute_sweep(

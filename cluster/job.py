@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from ._settings import resolve_redis_url
+from ._settings import resolve_redis_url, with_password
 
 
 @click.command()
@@ -19,7 +19,9 @@ from ._settings import resolve_redis_url
 def job(action: str, sweep_id: str, prefix: str) -> None:
     from ._runner import execute_sweep
 
-    record = execute_sweep(sweep_id, resolve_redis_url(), prefix=prefix, resume=action == "resume")
+    record = execute_sweep(
+        sweep_id, with_password(resolve_redis_url()), prefix=prefix, resume=action == "resume"
+    )
     click.echo(f"sweep {sweep_id} {record.get('status')}: {record.get('artifact', '')}")
 
 

@@ -27,9 +27,18 @@ def test_redis_callback_load_quick():
 
 @pytest.mark.slow
 def test_epoch_throughput_quick(learnable_archive):
-    done = subprocess.run([sys.executable, str(BENCH / "epoch_throughput.py"), "--quick",
-                           "--data", str(learnable_archive)],
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "epoch_throughput.py"),
+            "--quick",
+            "--data",
+            str(learnable_archive),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout)
     assert result["speedup"] > 0 and result["plain_keras"]["reviews_per_second"] > 0

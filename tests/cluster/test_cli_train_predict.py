@@ -175,3 +175,16 @@ def test_installed_console_script_predicts(trained):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("positive")
+
+
+def test_predict_refuses_a_model_whose_file_fails_its_sha256(trained, tmp_path):
+    import shutil
+
+    out, _ = trained
+    copy = tmp_path / "tampered"
+    shutil.copytree(out, copy)
+    with open(copy / "model.keras", "ab") as fh:
+        fh.write(b"tampered")
+    result = CliRunner().invoke(main, ["predict", str(copy), "great film"])
+    assert result.exit_code == 2 and "fails its sha256 check" in result.output
+    assert "Traceback" not in result.output

@@ -52,6 +52,6 @@ def test_token_authentication_on_every_node():
     config = _config()
     head = " ".join(config["head_start_ray_commands"])
     workers = " ".join(config["worker_start_ray_commands"])
-    assert "RAY_AUTH_MODE=token ray start --head" in head
+    assert "RAY_AUTH_MODE=token SWEEP_REDIS_PASSWORD_FILE=" in head and "ray start --head" in head
     assert "RAY_AUTH_MODE=token ray start --address" in workers
     assert config["file_mounts"]["~/.ray/auth_token"] == "~/.ray/auth_token"

@@ -8,6 +8,7 @@ import socket
 import stat
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 import redis
@@ -101,6 +102,14 @@ def test_sweep_submitted_as_a_ray_job_succeeds(local_head, sweep_archive, tmp_pa
     best = CliRunner().invoke(main, ["best", record["id"], "--output", str(out)])
     assert best.exit_code == 0, best.output
     assert (out / "model.keras").is_file()
+    # Ray logs runtime environments: the Redis password must not be in the job's
+    password = (local_head[0] / "redis.password").read_text().strip()
+    leaks = [
+        str(p)
+        for p in Path("/tmp/ray").glob("session_*/logs/*")
+        if p.is_file() and password.encode() in p.read_bytes()
+    ]
+    assert leaks == []
 
 
 def test_unreachable_ray_marks_the_sweep_failed(local_head, sweep_archive, tmp_path):
@@ -112,3 +121,36 @@ def test_unreachable_ray_marks_the_sweep_failed(local_head, sweep_archive, tmp_p
     assert failed["status"] == "failed"
     status = CliRunner().invoke(main, ["status", failed["id"]]).output
     assert "cannot reach Ray" in status
+
+
+def test_a_job_that_dies_early_marks_the_sweep_failed(
+    local_head, sweep_archive, tmp_path, monkeypatch
+):
+    """The job's driver cannot find the Redis password: the follower notices the job ended."""
+    _, ports, _ = local_head
+    state = json.loads((local_head[0] / "local.json").read_text())
+    monkeypatch.setenv("SWEEP_STATE_DIR", str(tmp_path / "elsewhere"))  # job looks elsewhere
+    spec = write_spec(tmp_path, sweep_archive, trials=2)
+    result = CliRunner().invoke(
+        main,
+        [
+            "launch",
+            spec,
+            "--redis-url",
+            state["redis_url"],
+            "--address",
+            f"http://127.0.0.1:{ports['dashboard']}",
+        ],
+    )
+    assert result.exit_code == 1, result.output
+    assert "ended failed" in result.output
+    listed = json.loads(
+        CliRunner().invoke(main, ["list", "--json", "--redis-url", state["redis_url"]]).output
+    )
+    record = (
+        CliRunner()
+        .invoke(main, ["status", listed[0]["id"], "--redis-url", state["redis_url"], "--json"])
+        .output
+    )
+    assert "ended FAILED before the sweep finished" in record
+    assert "needs a password" in record
