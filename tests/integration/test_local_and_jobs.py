@@ -71,6 +71,31 @@ def test_local_up_binds_loopback_with_a_private_password(local_head):
     assert json.loads(status.output)["ray"].startswith("up")
 
 
+def _listeners() -> set[tuple[str, int]]:
+    """(address, port) of every listening TCP socket, read from /proc/net/tcp{,6}."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            if state != "0A":  # LISTEN
+                continue
+            addr_hex, port_hex = local.split(":")
+            if len(addr_hex) == 8:
+                addr = ".".join(str(int(addr_hex[i : i + 2], 16)) for i in (6, 4, 2, 0))
+            else:
+                addr = "::" if set(addr_hex) == {"0"} else addr_hex
+            found.add((addr, int(port_hex, 16)))
+    return found
+
+
+def test_redis_and_dashboard_listen_on_loopback_only(local_head):
+    _, ports, _ = local_head
+    listening = _listeners()
+    for port in (ports["redis"], ports["dashboard"]):
+        addresses = {a for a, p in listening if p == port}
+        assert addresses == {"127.0.0.1"}, (port, addresses)
+
+
 def test_unauthenticated_job_submission_is_refused(local_head):
     _, ports, _ = local_head
     request = urllib.request.Request(
