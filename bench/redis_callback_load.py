@@ -23,8 +23,7 @@ from types import SimpleNamespace
 import numpy as np
 import redis
 
-from cluster._callback import RedisStateCallback
-from cluster._redis_store import RedisStateStore
+from cluster import RedisStateCallback, RedisStateStore
 
 
 def _free_port() -> int:

@@ -17,8 +17,7 @@ MAX_CHARS = 1_000_000  # longer texts are cut here; the model only reads sequenc
 def _read_input(path: str, text_column: str | None):
     import pandas as pd
 
-    from data import DataError
-    from data._csv import check_utf8
+    from data import DataError, check_utf8
 
     p = Path(path)
     if p.stat().st_size == 0:

@@ -3,8 +3,8 @@
 No Keras model code and no Ray or Redis here.
 """
 
-from ._clean import CleanConfig, clean_text, tokenize
-from ._csv import CsvOptions
+from ._clean import APOSTROPHE, HTML_TAG, PUNCTUATION, WHITESPACE, CleanConfig, clean_text, tokenize
+from ._csv import CsvOptions, check_utf8
 from ._dataset import (
     DEFAULT_SOURCE,
     Dataset,
@@ -27,11 +27,15 @@ from ._vectorize import (
 )
 
 __all__ = [
+    "APOSTROPHE",
     "DEFAULT_SOURCE",
+    "HTML_TAG",
     "IMDB_CHECKSUMS",
     "IMDB_URL",
     "OOV_ID",
     "PAD_ID",
+    "PUNCTUATION",
+    "WHITESPACE",
     "CleanConfig",
     "CsvOptions",
     "DataConfig",
@@ -41,6 +45,7 @@ __all__ = [
     "Vectorized",
     "Vocabulary",
     "build_vocabulary",
+    "check_utf8",
     "clean_text",
     "default_cache_dir",
     "describe_dataset",

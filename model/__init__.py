@@ -16,6 +16,9 @@ from ._export import (
     verify_export,
     write_metadata,
 )
+from ._html import figures as html_figures
+from ._html import page as html_page
+from ._html import table as html_table
 from ._layers import KeepLastTokens, TextCleaner
 from ._report import REPORT_DIR, error_analysis, write_evaluation_report
 from ._train import EpochResult, compile_model, configure_runtime, fit, make_dataset
@@ -44,6 +47,9 @@ __all__ = [
     "evaluate_probabilities",
     "export_model",
     "fit",
+    "html_figures",
+    "html_page",
+    "html_table",
     "load_model",
     "make_dataset",
     "predict_texts",

@@ -9,7 +9,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from model import _html
+from model import html_figures, html_page, html_table
 
 from ._sweep_spec import SweepSpec
 
@@ -131,7 +131,7 @@ def write_search_report(
         key=lambda t: t["best"],
         reverse=spec.mode == "max",
     )
-    table = _html.table(
+    table = html_table(
         ["trial", "status", "epochs", spec.metric, "config"],
         [
             (
@@ -145,12 +145,12 @@ def write_search_report(
         ],
         text_col=4,
     )
-    compute_table = _html.table(["", "value"], [(k, v) for k, v in compute.items()])
-    html = _html.page(
+    compute_table = html_table(["", "value"], [(k, v) for k, v in compute.items()])
+    html = html_page(
         f"Sweep {sweep_id}",
         [
             ("Compute spent (ASHA against training every trial to the maximum)", compute_table),
-            ("Plots", _html.figures(plots)),
+            ("Plots", html_figures(plots)),
             ("Trials, best first", table),
         ],
     )
