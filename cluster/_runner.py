@@ -68,25 +68,27 @@ LOST_REASON = (
 )
 
 
-def close_lost_trials(store, sweep_id: str, finished) -> list[str]:
-    """After a resumed sweep: trials the killed driver had started but Ray Tune never
-    checkpointed are marked LOST in Redis and FAIL in the Optuna study (not left running)."""
+def close_open_trials(
+    store, sweep_id: str, known=(), status: str = "LOST", reason: str = LOST_REASON
+) -> list[str]:
+    """Trials left open when a sweep ends (started by a killed driver and never checkpointed
+    by Ray Tune, or stopped by a cancel) are closed with ``status`` in Redis and as FAIL in
+    the Optuna study, so nothing stays RUNNING forever."""
     import optuna
 
-    known = {t.trial_id for t in finished}
-    lost = []
+    closed = []
     for trial_id, rec in store.trials(sweep_id).items():
-        if trial_id not in known and rec.get("status") not in ("TERMINATED", "ERROR", "LOST"):
+        if trial_id not in known and rec.get("status") not in ("TERMINATED", "ERROR", status):
             store.write_trial(
-                sweep_id, trial_id, {**rec, "status": "LOST", "error": LOST_REASON}, None, "lost"
+                sweep_id, trial_id, {**rec, "status": status, "error": reason}, None, status.lower()
             )
-            lost.append(trial_id)
+            closed.append(trial_id)
     storage = optuna_storage(store.url, sweep_id, store.keys)
     study = optuna.load_study(study_name=sweep_id, storage=storage)
     for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-        storage.set_trial_system_attr(trial._trial_id, "sweep:lost", LOST_REASON)
+        storage.set_trial_system_attr(trial._trial_id, f"sweep:{status.lower()}", reason)
         storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
-    return lost
+    return closed
 
 
 def execute_sweep(
@@ -139,7 +141,7 @@ def execute_sweep(
             resume=resume,
             progress=progress,
         )
-        close_lost_trials(store, sweep_id, outcome.trials)
+        close_open_trials(store, sweep_id, {t.trial_id for t in outcome.trials})
         local = "://" not in outcome.artifact
         meta_sha = file_digests(Path(outcome.artifact) / "metadata.json")["sha256"] if local else ""
         store.move(
@@ -157,6 +159,13 @@ def execute_sweep(
         )
     except BaseException as exc:
         current = (store.get_sweep(sweep_id) or {}).get("status")
+        if current == CANCELLED:
+            try:
+                close_open_trials(
+                    store, sweep_id, status="CANCELLED", reason="stopped by `sweep cancel`"
+                )
+            except Exception:
+                log.exception("could not close the trials of cancelled sweep %s", sweep_id)
         if current not in (CANCELLED, SUCCEEDED, FAILED):
             reason = (
                 "interrupted"

@@ -1,0 +1,51 @@
+"""`sweep cancel` stops a running sweep: status cancelled once, trials stopped, no export."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from cluster import RedisStateStore, main
+from tests.integration.conftest import write_spec
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def test_cancel_stops_a_running_sweep(redis_url, sweep_archive, tmp_path):
+    spec = write_spec(
+        tmp_path,
+        sweep_archive,
+        trials=8,
+        concurrency=2,
+        asha={"max_epochs": 6, "grace_period": 6, "reduction_factor": 2},
+    )
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "cluster", "launch", spec, "--redis-url", redis_url, "-q"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    store = RedisStateStore(redis_url)
+    deadline, sweep_id = time.time() + 180, None
+    while time.time() < deadline and driver.poll() is None and sweep_id is None:
+        for sweep in store.list_sweeps():
+            if any(t.get("epochs", 0) >= 1 for t in store.trials(sweep["id"]).values()):
+                sweep_id = sweep["id"]
+        time.sleep(0.2)
+    assert sweep_id, driver.communicate()[0][-2000:]
+    result = CliRunner().invoke(main, ["cancel", sweep_id, "--redis-url", redis_url])
+    assert result.exit_code == 0 and "cancelled" in result.output
+    output, _ = driver.communicate(timeout=120)
+    assert driver.returncode == 0 and "was cancelled" in output, output[-2000:]
+    record = store.get_sweep(sweep_id)
+    assert record["status"] == "cancelled" and "artifact" not in record
+    assert [h["status"] for h in record["history"]].count("cancelled") == 1
+    trials = store.trials(sweep_id)
+    assert len(trials) < 8  # the remaining trials were never started
+    assert all(t["status"] != "RUNNING" for t in trials.values())
+    again = CliRunner().invoke(main, ["cancel", sweep_id, "--redis-url", redis_url])
+    assert again.exit_code == 2 and "cannot move a 'cancelled' sweep" in again.output
