@@ -63,7 +63,8 @@ def prepare_data(spec: SweepSpec, progress: bool = True) -> tuple[Splits, Vector
 def _tuner(spec, sweep_id, data, optuna_storage, callbacks, stopper, resume):
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
-    from ray.tune.search.optuna import OptunaSearch
+
+    from ._searcher import FidelityAwareOptunaSearch
 
     context = TrialContext(spec.train, spec.asha.max_epochs, spec.resources.cpus)
     trainable = tune.with_resources(
@@ -73,13 +74,14 @@ def _tuner(spec, sweep_id, data, optuna_storage, callbacks, stopper, resume):
     path = experiment_path(spec, sweep_id)
     if resume and tune.Tuner.can_restore(path):
         return tune.Tuner.restore(path, trainable=trainable, resume_errored=True)
-    searcher = OptunaSearch(
+    searcher = FidelityAwareOptunaSearch(
         space=spec.space,
         metric=spec.metric,
         mode=spec.mode,
         study_name=sweep_id,
         storage=optuna_storage,
         seed=spec.seed,
+        max_epochs=spec.asha.max_epochs,
     )
     scheduler = ASHAScheduler(
         time_attr="training_iteration",

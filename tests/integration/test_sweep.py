@@ -90,7 +90,26 @@ def test_optuna_study_in_redis_holds_the_same_trials(finished_sweep):
         for t in trials
     )
     assert sampled == ray_side
-    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+    # fidelity-aware feedback: trials ASHA stopped early are PRUNED with their per-epoch
+    # values as intermediate values; trials trained to max_epochs are COMPLETE
+    by_params = {
+        json.dumps({k: v for k, v in t["config"].items() if k not in fixed}, sort_keys=True): t
+        for t in trials
+    }
+    for ot in study.trials:
+        rec = by_params[json.dumps(ot.params, sort_keys=True)]
+        expected = (
+            optuna.trial.TrialState.PRUNED
+            if rec["stopped_early"]
+            else optuna.trial.TrialState.COMPLETE
+        )
+        assert ot.state == expected
+        reported = [ot.intermediate_values[e] for e in sorted(ot.intermediate_values)]
+        if rec["stopped_early"]:  # every epoch it trained, including the one ASHA stopped on
+            assert reported == pytest.approx(rec["history"])
+        else:  # Ray tells the last epoch as the COMPLETE value
+            assert [*reported, ot.value] == pytest.approx(rec["history"])
+    assert any(t.state == optuna.trial.TrialState.PRUNED for t in study.trials)
 
 
 def test_events_stream_records_every_trial(finished_sweep):
