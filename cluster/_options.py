@@ -25,9 +25,3 @@ def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     fn = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")(fn)
     fn = click.option("-q", "--quiet", is_flag=True, help="No progress output.")(fn)
     return fn
-
-
-def echo_json(obj: Any) -> None:
-    import json
-
-    click.echo(json.dumps(obj, indent=2, sort_keys=True, default=str))

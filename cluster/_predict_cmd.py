@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
+from ._common import echo_json
 from ._errors import BadInput, cli_errors
-from ._options import echo_json
 
 MAX_CHARS = 1_000_000  # longer texts are cut here; the model only reads sequence_length tokens
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
+from ._common import echo_json
 from ._errors import cli_errors
-from ._options import data_option, echo_json, output_options
+from ._options import data_option, output_options
 
 
 @click.command()

@@ -8,7 +8,6 @@ the caller passes in, so this module knows nothing about Redis.
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -234,9 +233,3 @@ def run_sweep(
         spec, sweep_id, data, winner, destination, on_status, test_frame=splits.test
     )
     return SweepOutcome(winner, test, artifact, trials)
-
-
-def remove_experiment(spec: SweepSpec, sweep_id: str) -> None:
-    path = experiment_path(spec, sweep_id)
-    if "://" not in path:
-        shutil.rmtree(path, ignore_errors=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import stat
 import urllib.error
 import urllib.request
@@ -15,22 +14,17 @@ import redis
 from click.testing import CliRunner
 
 from cluster import main
+from tests.conftest import _free_port
 from tests.integration.conftest import write_spec
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def local_head(tmp_path_factory):
     state = tmp_path_factory.mktemp("state")
     os.environ["SWEEP_STATE_DIR"] = str(state)
-    ports = {"redis": _port(), "ray": _port(), "dashboard": _port()}
+    ports = {"redis": _free_port(), "ray": _free_port(), "dashboard": _free_port()}
     result = CliRunner().invoke(
         main,
         [
@@ -139,7 +133,9 @@ def test_sweep_submitted_as_a_ray_job_succeeds(local_head, sweep_archive, tmp_pa
 
 def test_unreachable_ray_marks_the_sweep_failed(local_head, sweep_archive, tmp_path):
     spec = write_spec(tmp_path, sweep_archive)
-    result = CliRunner().invoke(main, ["launch", spec, "--address", f"http://127.0.0.1:{_port()}"])
+    result = CliRunner().invoke(
+        main, ["launch", spec, "--address", f"http://127.0.0.1:{_free_port()}"]
+    )
     assert result.exit_code == 2 and "cannot reach Ray" in result.output
     listed = json.loads(CliRunner().invoke(main, ["list", "--json"]).output)
     failed = next(s for s in listed if s["id"].startswith("tiny-"))

@@ -204,16 +204,15 @@ def test_trials_write_tensorboard_logs(finished_sweep):
 
 
 def test_optuna_dashboard_serves_the_study(finished_sweep):
-    import socket
     import subprocess
     import sys
     import time
     import urllib.request
 
     record, _, url = finished_sweep
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    from tests.conftest import _free_port
+
+    port = _free_port()
     proc = subprocess.Popen(
         [
             sys.executable,
