@@ -37,7 +37,8 @@ def test_trial_on_a_dead_node_is_retried_and_the_sweep_finishes(
         trials=3,
         concurrency=2,
         max_failures=2,
-        asha={"max_epochs": 4, "grace_period": 4, "reduction_factor": 2},
+        # many short epochs: the victim is caught early, with most of its work still ahead
+        asha={"max_epochs": 12, "grace_period": 12, "reduction_factor": 2},
     )
     env = {**os.environ, "RAY_ADDRESS": c.address}
     driver = subprocess.Popen(
@@ -56,7 +57,7 @@ def test_trial_on_a_dead_node_is_retried_and_the_sweep_finishes(
             for trial in store.trials(sweep["id"]).values():
                 if (
                     trial.get("node_id") in by_id
-                    and trial.get("epochs", 0) >= 1
+                    and 1 <= trial.get("epochs", 0) <= 3
                     and trial["status"] == "RUNNING"
                 ):
                     victim = (sweep["id"], trial["trial_id"], by_id[trial["node_id"]])
@@ -77,7 +78,7 @@ def test_trial_on_a_dead_node_is_retried_and_the_sweep_finishes(
     hit = trials[trial_id]
     assert hit["status"] in ("TERMINATED", "ERROR")
     if hit["status"] == "TERMINATED":
-        assert hit["epochs"] == 4 and hit.get("recovered", 0) >= 1
+        assert hit["epochs"] == 12 and hit.get("recovered", 0) >= 1
         events = [e["event"] for e in store.events(sweep_id, 10_000) if e["trial_id"] == trial_id]
         assert "recovered" in events
     # Redis agrees with Ray Tune's own results on every trial
