@@ -16,7 +16,16 @@ from ._status import CANCELLED
 from ._store import StateRegressed, StateStore
 
 log = logging.getLogger(__name__)
-_METRIC_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "val_auc", "epoch_seconds")
+_METRIC_KEYS = (
+    "loss",
+    "accuracy",
+    "val_loss",
+    "val_accuracy",
+    "val_auc",
+    "epoch_seconds",
+    "params",
+    "latency_ms",
+)
 
 
 class RedisStateCallback(Callback):

@@ -9,6 +9,7 @@ import os
 
 import click
 
+from ._extend_cmd import extend
 from ._local_cmd import local
 from ._predict_cmd import predict
 from ._report_cmds import COMMANDS as REPORT_COMMANDS
@@ -32,6 +33,7 @@ def main() -> None:
 main.add_command(train)
 main.add_command(predict)
 main.add_command(local)
+main.add_command(extend)
 for _command in [*COMMANDS, *REPORT_COMMANDS]:
     main.add_command(_command)
 

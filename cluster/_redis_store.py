@@ -16,7 +16,16 @@ from ._settings import redact, strip_password, with_password
 from ._status import PENDING, check_move
 from ._store import StateRegressed, StoreUnavailable, SweepExists
 
-_JSON_FIELDS = ("spec", "history", "test_metrics")
+_JSON_FIELDS = (
+    "spec",
+    "history",
+    "test_metrics",
+    "pareto",
+    "runs",
+    "warm_start",
+    "warm_start_from",
+    "picks",
+)
 
 
 def connect(url: str, retries: int = 5, timeout: float = 5.0) -> redis.Redis:
@@ -126,6 +135,7 @@ class RedisStateStore:
         status: str,
         *,
         resume: bool = False,
+        extend: bool = False,
         reason: str | None = None,
         **fields: Any,
     ) -> None:
@@ -134,14 +144,14 @@ class RedisStateStore:
 
         def apply(pipe: redis.client.Pipeline) -> None:
             current = pipe.hget(key, "status")
-            check_move(current, status, resume)
+            check_move(current, status, resume, extend)
             history = json.loads(pipe.hget(key, "history") or "[]")
             now = time.time()
             entry = {"status": status, "at": now}
             if reason:
                 entry["reason"] = reason
-            if resume:
-                entry["resumed_from"] = current
+            if resume or extend:
+                entry["resumed_from" if resume else "extended_from"] = current
             history.append(entry)
             values = {
                 "status": status,

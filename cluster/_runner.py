@@ -91,6 +91,71 @@ def close_open_trials(
     return closed
 
 
+WARM_START_TOP = 3  # best configurations taken from each earlier sweep
+
+
+def sweep_runs(record: dict[str, Any]):
+    """The sweep's Ray Tune runs (one per launch or extend), oldest first."""
+    from search import Run
+
+    spec_trials = int((record.get("spec") or {}).get("trials", 1))
+    rows = record.get("runs") or [{"name": record["id"], "trials": spec_trials, "index": 0}]
+    return [Run(r["name"], int(r["trials"]), int(r.get("index", i))) for i, r in enumerate(rows)]
+
+
+def recorded_fingerprint(record: dict[str, Any]) -> str | None:
+    """The data fingerprint of a sweep: recorded by its driver, else in its exported model."""
+    if record.get("data_fingerprint"):
+        return record["data_fingerprint"]
+    artifact = record.get("artifact")
+    if artifact and "://" not in artifact:
+        try:
+            import json
+
+            meta = json.loads((Path(artifact) / "metadata.json").read_text())
+            return meta.get("data", {}).get("fingerprint")
+        except (OSError, ValueError):
+            return None
+    return None
+
+
+def warm_sources(store, sweep_ids, top: int = WARM_START_TOP):
+    """The best ``top`` configurations of each earlier sweep, with its data fingerprint."""
+    from search import WarmSource
+
+    out = []
+    for source_id in sweep_ids:
+        record = store.get_sweep(source_id) or {}
+        mode = (record.get("spec") or {}).get("mode", "max")
+        fingerprint = recorded_fingerprint(record)
+        trials = store.trials(source_id)
+        for trial_id, _ in store.leaderboard(source_id, mode, top):
+            if trial_id in trials:
+                config = trials[trial_id].get("config") or {}
+                out.append(WarmSource(f"{source_id}/{trial_id}", fingerprint, config))
+    return out
+
+
+def scored_trials(store, sweep_id: str, spec, cost: str | None = None):
+    """Trials with a metric and a measured cost, from the state store."""
+    from search import Scored
+
+    cost = cost or spec.cost or "params"
+    rows = (Scored.from_record(r, cost) for r in store.trials(sweep_id).values())
+    return [r for r in rows if r is not None]
+
+
+def pareto_records(store, sweep_id: str, spec, cost: str | None = None) -> list[dict[str, Any]]:
+    """The Pareto front (metric against cost) as records for the sweep hash."""
+    from search import pareto_front
+
+    cost = cost or spec.cost or "params"
+    return [
+        {"trial_id": r.trial_id, spec.metric: r.value, "epoch": r.epoch, cost: r.cost}
+        for r in pareto_front(scored_trials(store, sweep_id, spec, cost), spec.mode)
+    ]
+
+
 def execute_sweep(
     sweep_id: str,
     redis_url: str,
@@ -124,12 +189,13 @@ def execute_sweep(
             store.move(sweep_id, RUNNING, resume=True, reason="resumed")
         elif record["status"] != RUNNING:
             store.move(sweep_id, RUNNING)
+        runs = sweep_runs(record)
         callbacks = [
             RedisStateCallback(store, sweep_id, spec.metric, spec.mode, spec.asha.max_epochs)
         ]
         if progress:
             callbacks.append(
-                ProgressCallback(spec.metric, spec.mode, spec.asha.max_epochs, spec.trials)
+                ProgressCallback(spec.metric, spec.mode, spec.asha.max_epochs, runs[-1].trials)
             )
         outcome = run_sweep(
             spec,
@@ -140,6 +206,9 @@ def execute_sweep(
             on_status=lambda status, **fields: store.move(sweep_id, status, **fields),
             resume=resume,
             progress=progress,
+            runs=runs,
+            warm_sources=warm_sources(store, record.get("warm_start_from") or []),
+            on_fields=lambda **fields: store.set_fields(sweep_id, **fields),
         )
         close_open_trials(store, sweep_id, {t.trial_id for t in outcome.trials})
         local = "://" not in outcome.artifact
@@ -155,7 +224,8 @@ def execute_sweep(
                 "roc_auc": outcome.test.roc_auc,
                 "loss": outcome.test.loss,
             },
-            experiment=f"{storage_root(spec).rstrip('/')}/{sweep_id}",
+            experiment=f"{storage_root(spec).rstrip('/')}/{runs[-1].name}",
+            pareto=pareto_records(store, sweep_id, spec),
         )
     except BaseException as exc:
         current = (store.get_sweep(sweep_id) or {}).get("status")

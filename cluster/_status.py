@@ -19,16 +19,25 @@ _MOVES: dict[str, frozenset[str]] = {
 # `sweep resume` may restart a sweep whose driver died (still "running"/"retraining"/
 # "exporting" in Redis) or that failed or was cancelled.
 RESUMABLE = frozenset({RUNNING, RETRAINING, EXPORTING, FAILED, CANCELLED})
+# `sweep extend` starts another run of trials on a sweep that has ended.
+EXTENDABLE = FINAL
 
 
 class TransitionError(ValueError):
     """A status move that the lifecycle does not allow."""
 
 
-def check_move(current: str | None, new: str, resume: bool = False) -> None:
+def check_move(current: str | None, new: str, resume: bool = False, extend: bool = False) -> None:
     """Raise :class:`TransitionError` unless ``current -> new`` is allowed."""
     if current is None:
         raise TransitionError(f"cannot move to {new!r}: the sweep does not exist")
+    if extend:
+        if new != RUNNING or current not in EXTENDABLE:
+            raise TransitionError(
+                f"cannot extend a sweep that is {current!r}; only ended sweeps "
+                f"({', '.join(sorted(EXTENDABLE))}) can be extended"
+            )
+        return
     if resume:
         if new != RUNNING or current not in RESUMABLE:
             raise TransitionError(

@@ -29,6 +29,7 @@ class StateStore(Protocol):
         status: str,
         *,
         resume: bool = False,
+        extend: bool = False,
         reason: str | None = None,
         **fields: Any,
     ) -> None: ...

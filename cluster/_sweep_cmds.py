@@ -64,6 +64,13 @@ def _absolute_paths(spec):
     )
 
 
+def _warm_start_ids(text: str | None) -> list[str]:
+    ids = [part.strip() for part in (text or "").split(",") if part.strip()]
+    if text is not None and not ids:
+        raise BadInput("--warm-start needs sweep ids, e.g. --warm-start ID1,ID2")
+    return list(dict.fromkeys(ids))
+
+
 def _load_spec(path):
     import yaml
 
@@ -143,6 +150,13 @@ def _summary(record: dict) -> str:
         lines.append(f"  model: {record['artifact']}")
     if record.get("experiment"):
         lines.append(f"  Ray Tune experiment (TensorBoard logs): {record['experiment']}")
+    if len(record.get("runs") or ()) > 1:
+        runs = ", ".join(f"{r['name']} ({r['trials']} trials)" for r in record["runs"])
+        lines.append(f"  runs: {runs}")
+    warm = record.get("warm_start")
+    if isinstance(warm, dict):
+        lines.append(f"  warm start: {len(warm.get('enqueued', []))} configurations enqueued")
+        lines.extend(f"    {note}" for note in warm.get("notes", []))
     if record.get("error"):
         lines.append(f"  error: {record['error']}")
     return "\n".join(lines)
@@ -168,6 +182,13 @@ def _summary(record: dict) -> str:
 @click.option("--storage", help="Overrides storage (folder or URI of the storage root).")
 @click.option("--seed", type=int, help="Overrides seed (TPE).")
 @click.option("--time-budget", "time_budget_s", type=float, help="Overrides time_budget_s.")
+@click.option("--cost", type=click.Choice(["params", "latency_ms"]), help="Overrides cost.")
+@click.option(
+    "--warm-start",
+    metavar="ID[,ID...]",
+    help="Evaluate the best configurations of these earlier sweeps first (same data only; "
+    "parameters the space no longer has are dropped, and the sweep record says so).",
+)
 @click.option(
     "--address",
     envvar="RAY_ADDRESS",
@@ -199,6 +220,8 @@ def launch(
     storage,
     seed,
     time_budget_s,
+    cost,
+    warm_start,
     address,
     follow,
     redis_url,
@@ -215,13 +238,13 @@ def launch(
     Examples:
       sweep launch examples/quick.yaml --data ../shared/data/imdb/aclImdb_v1.tar.gz
       sweep launch --address http://127.0.0.1:8265 --trials 48 --concurrency 8
+      sweep launch examples/quick.yaml --warm-start imdb-lstm-20261124-101500-ab12
     """
     from search import spec_to_dict, storage_root
 
-    from ._ray import RayUnavailable, submit_sweep_job
-    from ._runner import execute_sweep, new_sweep_id
-    from ._status import FAILED
+    from ._runner import new_sweep_id
 
+    warm_start = _warm_start_ids(warm_start)
     parsed = _override(
         _load_spec(spec),
         name=name,
@@ -230,6 +253,7 @@ def launch(
         storage=storage,
         seed=seed,
         time_budget_s=time_budget_s,
+        cost=cost,
         data__source=data_source,
         data__max_reviews=max_reviews,
         asha__max_epochs=max_epochs,
@@ -239,6 +263,8 @@ def launch(
     )
     parsed = _absolute_paths(parsed)
     store = open_store(redis_url, prefix)
+    for source in warm_start:
+        require_sweep(store, source)
     if not (address and _is_job_api(address)):
         # the driver runs here: refuse resources this Ray cannot give before recording anything
         import ray
@@ -254,6 +280,17 @@ def launch(
             f"sweep {sweep_id} created; Ray Tune results and TensorBoard logs under "
             f"{storage_root(parsed).rstrip('/')}/{sweep_id}"
         )
+    if warm_start:
+        store.set_fields(sweep_id, warm_start_from=warm_start)
+    _drive(store, sweep_id, address, prefix, follow=follow, quiet=quiet, as_json=as_json)
+
+
+def _drive(store, sweep_id, address, prefix, *, follow=True, quiet=False, as_json=False):
+    """Run a recorded sweep: submitted as a Ray job to a dashboard address, else here."""
+    from ._ray import RayUnavailable, submit_sweep_job
+    from ._runner import execute_sweep
+    from ._status import FAILED
+
     if address and _is_job_api(address):
         try:
             job_id = submit_sweep_job(address, sweep_id, store.url, "run", prefix)
@@ -416,48 +453,86 @@ def trials(sweep_id, top, redis_url, prefix, as_json):
     type=click.Path(file_okay=False),
     help="Copy the exported model here (every sha256 is verified).",
 )
+@click.option(
+    "--pick",
+    nargs=2,
+    type=(click.Choice(["smallest-within"]), click.FloatRange(min=0)),
+    default=None,
+    metavar="smallest-within POINTS",
+    help="Instead of the winner, the cheapest trial within POINTS percentage points of the "
+    "best metric (0.5 = 0.005 accuracy); it is retrained and exported here, once.",
+)
+@click.option(
+    "--cost",
+    type=click.Choice(["params", "latency_ms"]),
+    default=None,
+    help="The cost for --pick and --pareto (default: the spec's cost, else params).",
+)
+@click.option("--pareto", is_flag=True, help="Also print the Pareto front (metric vs cost).")
 @store_options
 @click.option("--json", "as_json", is_flag=True)
 @cli_errors
-def best(sweep_id, output, redis_url, prefix, as_json):
+def best(sweep_id, output, pick, cost, pareto, redis_url, prefix, as_json):
     """The winner's metrics and, with --output, its exported model.
 
     \b
-    Example:
+    Examples:
       sweep best imdb-lstm-20261124-101500-ab12 --output my-model/
       sweep predict my-model/ "What a film!"
+      sweep best imdb-lstm-20261124-101500-ab12 --pareto
+      sweep best imdb-lstm-20261124-101500-ab12 --pick smallest-within 0.5 -o small/
     """
+    from search import parse_sweep_spec
+
     from ._artifacts import fetch_artifact
+    from ._runner import pareto_records
+    from ._status import FINAL
 
     store = open_store(redis_url, prefix)
     record = require_sweep(store, sweep_id)
-    if record["status"] != "succeeded" or not record.get("artifact"):
-        raise BadInput(
-            f"sweep {sweep_id} is {record['status']}, it has no exported model yet; "
-            "wait for it (`sweep status ID --watch`) or resume it (`sweep resume ID`)"
-        )
-    copied = None
-    if output:
-        copied = fetch_artifact(record["artifact"], output, record.get("artifact_sha256"))
+    chosen = None
+    if pick:
+        from ._pick import export_pick
+
+        if record["status"] not in FINAL:
+            raise BadInput(
+                f"sweep {sweep_id} is {record['status']}; pick a trial once it has ended"
+            )
+        chosen = export_pick(store, record, pick[1], cost)
+        artifact, sha = chosen["artifact"], chosen["sha256"]
+    else:
+        if record["status"] != "succeeded" or not record.get("artifact"):
+            raise BadInput(
+                f"sweep {sweep_id} is {record['status']}, it has no exported model yet; "
+                "wait for it (`sweep status ID --watch`) or resume it (`sweep resume ID`)"
+            )
+        artifact, sha = record["artifact"], record.get("artifact_sha256")
+    copied = fetch_artifact(artifact, output, sha) if output else None
+    spec = parse_sweep_spec(record["spec"])
+    front = pareto_records(store, sweep_id, spec, cost) if (pareto or spec.cost) else None
     if as_json:
+        keys = ("id", "best_trial", "best_metric", "artifact", "artifact_sha256", "test_metrics")
         echo_json(
             {
-                **{
-                    k: record.get(k)
-                    for k in (
-                        "id",
-                        "best_trial",
-                        "best_metric",
-                        "artifact",
-                        "artifact_sha256",
-                        "test_metrics",
-                    )
-                },
+                **{k: record.get(k) for k in keys},
+                "pick": chosen,
+                "pareto": front,
                 "output": str(copied) if copied else None,
             }
         )
         return
     click.echo(_summary(record))
+    if chosen:
+        shown = cost or spec.cost or "params"
+        click.echo(
+            f"  pick ({chosen['pick']}): trial {chosen['trial_id']}  {spec.metric} "
+            f"{chosen[spec.metric]:.4f}  {shown} {chosen[shown]:g}\n  model: {artifact}"
+        )
+    if front:
+        shown = cost or spec.cost or "params"
+        click.echo(f"  Pareto front ({spec.metric} vs {shown}), cheapest first:")
+        for row in front:
+            click.echo(f"    {row['trial_id']:<16} {row[spec.metric]:.4f}  {row[shown]:g}")
     if copied:
         click.echo(f"  copied and verified: {copied}")
 

@@ -5,7 +5,13 @@ No Ray and no Redis here, so one training run works without a cluster.
 
 from ._builders import build_model
 from ._config import ARCHITECTURES, OPTIMIZERS, POOLINGS, ConfigError, ModelConfig, TrainConfig
-from ._evaluate import LABELS, Evaluation, evaluate, evaluate_probabilities
+from ._evaluate import (
+    LABELS,
+    Evaluation,
+    evaluate,
+    evaluate_probabilities,
+    inference_latency_ms,
+)
 from ._export import (
     MODEL_FILE,
     ModelFileError,
@@ -45,6 +51,7 @@ __all__ = [
     "error_analysis",
     "evaluate",
     "evaluate_probabilities",
+    "inference_latency_ms",
     "export_model",
     "fit",
     "html_figures",

@@ -70,3 +70,16 @@ def evaluate(
     """Predict on ``x``, score against ``y``; returns ``(metrics, probabilities)``."""
     p = np.asarray(model.predict(x, batch_size=batch_size, verbose=0)).reshape(-1)
     return evaluate_probabilities(y, p), p
+
+
+def inference_latency_ms(net, x: np.ndarray, n: int = 512, batch_size: int = 256) -> float:
+    """Milliseconds per review to predict ``n`` reviews (after one warm-up batch)."""
+    import time
+
+    sample = np.asarray(x[:n])
+    if len(sample) == 0:
+        return float("nan")
+    net.predict(sample[:batch_size], batch_size=batch_size, verbose=0)
+    start = time.perf_counter()
+    net.predict(sample, batch_size=batch_size, verbose=0)
+    return (time.perf_counter() - start) * 1000.0 / len(sample)

@@ -2,8 +2,10 @@
 
 from ._driver import (
     BEST_DIR,
+    Run,
     SweepOutcome,
     experiment_path,
+    past_trials,
     prepare_data,
     retrain_and_export,
     run_sweep,
@@ -12,10 +14,12 @@ from ._driver import (
 )
 from ._evaluate import evaluate_export
 from ._insight import compute_summary, write_search_report
+from ._pareto import Scored, pareto_front, smallest_within
 from ._schema import SpecError, from_mapping, load_yaml
 from ._single import TrainingOutcome, run_training
 from ._space import Choice, FloatRange, IntRange, SearchSpace, parse_space
 from ._sweep_spec import (
+    COSTS,
     METRICS,
     AshaConfig,
     Resources,
@@ -26,16 +30,20 @@ from ._sweep_spec import (
 )
 from ._train_spec import TrainSpec, override, parse_train_spec
 from ._trial import TrialContext, lstm_trial, trial_configs, trial_views
+from ._warm import WarmSource, WarmStart, seed_study, warm_start_points
 from ._winner import TrialSummary, Winner, select_winner
 
 __all__ = [
     "BEST_DIR",
+    "COSTS",
     "METRICS",
     "AshaConfig",
     "Choice",
     "FloatRange",
     "IntRange",
     "Resources",
+    "Run",
+    "Scored",
     "SearchSpace",
     "SpecError",
     "SweepOutcome",
@@ -44,6 +52,8 @@ __all__ = [
     "TrainingOutcome",
     "TrialContext",
     "TrialSummary",
+    "WarmSource",
+    "WarmStart",
     "Winner",
     "compute_summary",
     "default_spec_text",
@@ -53,18 +63,23 @@ __all__ = [
     "load_yaml",
     "lstm_trial",
     "override",
+    "pareto_front",
     "parse_space",
     "parse_sweep_spec",
     "parse_train_spec",
+    "past_trials",
     "prepare_data",
     "retrain_and_export",
     "run_sweep",
     "run_training",
+    "seed_study",
     "select_winner",
+    "smallest_within",
     "spec_to_dict",
     "storage_root",
     "summarize",
     "trial_configs",
     "trial_views",
+    "warm_start_points",
     "write_search_report",
 ]

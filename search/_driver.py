@@ -22,10 +22,12 @@ from model import Evaluation, build_model, configure_runtime, evaluate, export_m
 from ._single import report_writer
 from ._sweep_spec import SweepSpec, spec_to_dict
 from ._trial import TrialContext, lstm_trial, trial_configs
+from ._warm import WarmSource, seed_study, warm_start_points
 from ._winner import TrialSummary, Winner, select_winner
 
 BEST_DIR = "best"
 StatusHook = Callable[..., None]
+FieldsHook = Callable[..., None]
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ def prepare_data(spec: SweepSpec, progress: bool = True) -> tuple[Splits, Vector
     )
 
 
-def _tuner(spec, sweep_id, data, optuna_storage, callbacks, stopper, resume):
+def _tuner(spec, sweep_id, run, data, optuna_storage, callbacks, stopper, resume):
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
 
@@ -70,17 +72,19 @@ def _tuner(spec, sweep_id, data, optuna_storage, callbacks, stopper, resume):
         tune.with_parameters(lstm_trial, data=data, context=context),
         {"cpu": spec.resources.cpus, "gpu": spec.resources.gpus},
     )
-    path = experiment_path(spec, sweep_id)
+    path = experiment_path(spec, run.name)
     if resume and tune.Tuner.can_restore(path):
         return tune.Tuner.restore(path, trainable=trainable, resume_errored=True)
+    metric, mode = spec.objectives
     searcher = FidelityAwareOptunaSearch(
         space=spec.space,
-        metric=spec.metric,
-        mode=spec.mode,
+        metric=metric,
+        mode=mode,
         study_name=sweep_id,
         storage=optuna_storage,
-        seed=spec.seed,
+        seed=spec.seed + run.index,  # an extension must not replay the first run's draws
         max_epochs=spec.asha.max_epochs,
+        feedback=spec.feedback,
     )
     scheduler = ASHAScheduler(
         time_attr="training_iteration",
@@ -95,13 +99,13 @@ def _tuner(spec, sweep_id, data, optuna_storage, callbacks, stopper, resume):
         tune_config=tune.TuneConfig(
             search_alg=searcher,
             scheduler=scheduler,
-            num_samples=spec.trials,
+            num_samples=run.trials,
             max_concurrent_trials=spec.concurrency,
             time_budget_s=spec.time_budget_s,
             reuse_actors=True,
         ),
         run_config=tune.RunConfig(
-            name=sweep_id,
+            name=run.name,
             storage_path=storage_root(spec),
             failure_config=tune.FailureConfig(max_failures=spec.max_failures),
             checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
@@ -110,6 +114,33 @@ def _tuner(spec, sweep_id, data, optuna_storage, callbacks, stopper, resume):
             verbose=0,
         ),
     )
+
+
+@dataclass(frozen=True)
+class Run:
+    """One Ray Tune run of a sweep: the first is named after the sweep, each ``sweep extend``
+    adds ``<id>.ext<N>`` with its own number of trials, all on the same Optuna study."""
+
+    name: str
+    trials: int
+    index: int = 0
+
+    @classmethod
+    def of(cls, sweep_id: str, index: int, trials: int) -> Run:
+        return cls(sweep_id if index == 0 else f"{sweep_id}.ext{index}", trials, index)
+
+
+def past_trials(spec: SweepSpec, runs: Sequence[Run]) -> list[TrialSummary]:
+    """Trials of earlier runs, read back from their Ray Tune experiments."""
+    from ray.tune import ExperimentAnalysis, ResultGrid
+
+    out: list[TrialSummary] = []
+    for run in runs:
+        analysis = ExperimentAnalysis(
+            experiment_path(spec, run.name), default_metric=spec.metric, default_mode=spec.mode
+        )
+        out.extend(summarize(ResultGrid(analysis), spec.metric))
+    return out
 
 
 def summarize(grid, metric: str) -> list[TrialSummary]:
@@ -220,12 +251,27 @@ def run_sweep(
     on_status: StatusHook = lambda status, **fields: None,
     resume: bool = False,
     progress: bool = True,
+    runs: Sequence[Run] = (),
+    warm_sources: Sequence[WarmSource] = (),
+    on_fields: FieldsHook = lambda **fields: None,
 ) -> SweepOutcome:
-    """Run (or resume) the sweep and export its winner to ``<storage>/<id>/best``."""
+    """Run (or resume) the sweep and export its winner to ``<storage>/<id>/best``.
+
+    ``runs`` lists the sweep's Ray Tune runs (default: one run of ``spec.trials``); the last
+    is the one to run, earlier ones only count for the winner. ``warm_sources`` are
+    configurations of earlier sweeps to evaluate first. ``on_fields`` records facts found
+    on the way (data fingerprint, warm-start report) in the sweep record.
+    """
+    runs = list(runs) or [Run.of(sweep_id, 0, spec.trials)]
     splits, data = prepare_data(spec, progress)
-    tuner = _tuner(spec, sweep_id, data, optuna_storage, callbacks, stopper, resume)
+    on_fields(data_fingerprint=data.fingerprint)
+    if warm_sources and not resume:
+        warm = warm_start_points(warm_sources, spec.space, data.fingerprint)
+        seed_study(optuna_storage, sweep_id, spec.objectives[1], warm)
+        on_fields(warm_start=warm.to_dict())
+    tuner = _tuner(spec, sweep_id, runs[-1], data, optuna_storage, callbacks, stopper, resume)
     grid = tuner.fit()
-    trials = summarize(grid, spec.metric)
+    trials = past_trials(spec, runs[:-1]) + summarize(grid, spec.metric)
     winner = select_winner(trials, spec.mode)
     on_status("retraining", best_trial=winner.trial_id, best_metric=winner.value)
     destination = f"{experiment_path(spec, sweep_id)}/{BEST_DIR}"

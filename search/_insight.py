@@ -120,8 +120,22 @@ def write_search_report(
             f"Parallel coordinates of the sampled hyperparameters ({spec.metric})",
         ),
     ):
-        if _save_optuna_plot(fn, study, out / name, title, target_name=spec.metric):
+        target = {}
+        if spec.cost:  # two objectives: plot the metric; importances want low = good
+            sign = -1.0 if fn is ovm.plot_param_importances and spec.mode == "max" else 1.0
+            target = {"target": lambda t, sign=sign: sign * t.values[0]}
+        if _save_optuna_plot(fn, study, out / name, title, target_name=spec.metric, **target):
             plots.append((out / name, title))
+    if spec.cost:
+        title = f"Pareto front: {spec.metric} against {spec.cost}"
+        if _save_optuna_plot(
+            ovm.plot_pareto_front,
+            study,
+            out / "pareto_front.png",
+            title,
+            target_names=[spec.metric, spec.cost],
+        ):
+            plots.append((out / "pareto_front.png", title))
     _asha_plot(trials, spec, out / "asha_epochs.png")
     plots.append((out / "asha_epochs.png", "Epochs reached per trial (ASHA)"))
     compute = compute_summary(trials, spec)

@@ -1,25 +1,99 @@
-"""OptunaSearch that tells Optuna the truth about trials ASHA stopped early.
+"""OptunaSearch that tells Optuna the truth about trials ASHA stopped early, and never hands
+out a configuration twice while the space has unseen ones.
 
-Stock ``OptunaSearch.on_trial_complete`` tells every finished trial COMPLETE with its last
-value, so a trial ASHA stopped after one epoch looks to TPE like a fully trained one.  Here a
-trial that ended before ``max_epochs`` (without an error) is told PRUNED: its per-epoch values
-are already in the study as intermediate values, and TPE ranks pruned trials by how far they
-got, as it does under Optuna's own pruners.
+Fidelity. Stock ``OptunaSearch.on_trial_complete`` tells every finished trial COMPLETE with
+its last value, so a trial ASHA stopped after one epoch looks to TPE like a fully trained
+one. Here a trial that ended before ``max_epochs`` (without an error) is told PRUNED: its
+per-epoch values are already in the study as intermediate values, and TPE ranks pruned
+trials by how far they got, as it does under Optuna's own pruners. With two objectives
+Optuna takes no intermediate values, so a pruned trial is told PRUNED with none, and TPE puts
+it behind every complete trial.
+
+Duplicates. Ray asks for many suggestions before any result is in; on a small categorical
+space TPE (and its random start-up phase) then repeats configurations. A repeat is told FAIL
+(marked ``sweep:duplicate``, which TPE ignores) and a new one is asked for, first from TPE,
+then from a random sampler; only when none of ``max_resample`` tries is new (the space is
+exhausted, or nearly) is the repeat kept.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import warnings
 from typing import Any
 
 from ray.tune.search.optuna import OptunaSearch
 
+log = logging.getLogger(__name__)
+DUPLICATE_ATTR = "sweep:duplicate"
+
+
+def config_key(params: dict[str, Any]) -> str:
+    """A canonical text of a configuration, equal for equal configurations."""
+    return json.dumps(params, sort_keys=True, default=str)
+
 
 class FidelityAwareOptunaSearch(OptunaSearch):
-    def __init__(self, *args: Any, max_epochs: int, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        max_epochs: int,
+        feedback: str = "pruned",
+        max_resample: int = 48,
+        tpe_retries: int = 4,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.max_epochs = max_epochs
+        self.feedback = feedback
+        self.max_resample = max_resample
+        self.tpe_retries = tpe_retries
+        self.duplicates_skipped = 0
 
+    # -- duplicates -------------------------------------------------------------------
+    def suggest(self, trial_id: str) -> dict | None:
+        from optuna.samplers import RandomSampler
+        from optuna.trial import TrialState
+
+        params = super().suggest(trial_id)
+        if params is None or not callable(self._space):
+            return params
+        sampler = self._ot_study.sampler
+        try:
+            for attempt in range(1, self.max_resample + 1):
+                ot_trial = self._ot_trials[trial_id]
+                if not self._seen_before(ot_trial.number, config_key(ot_trial.params)):
+                    return params
+                if attempt == self.max_resample:
+                    log.info("keeping a repeated configuration: no unseen one in %d tries", attempt)
+                    return params
+                self._ot_study._storage.set_trial_system_attr(
+                    ot_trial._trial_id, DUPLICATE_ATTR, True
+                )
+                self._ot_study.tell(ot_trial, state=TrialState.FAIL)
+                self.duplicates_skipped += 1
+                del self._ot_trials[trial_id]
+                if attempt >= self.tpe_retries:
+                    self._ot_study.sampler = RandomSampler(seed=self.duplicates_skipped)
+                params = super().suggest(trial_id)
+        finally:
+            self._ot_study.sampler = sampler
+        return params
+
+    def _seen_before(self, number: int, key: str) -> bool:
+        """Another live or finished trial (not a skipped duplicate) has this configuration."""
+        from optuna.trial import TrialState
+
+        states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
+        return any(
+            t.number != number
+            and DUPLICATE_ATTR not in t.system_attrs
+            and config_key(t.params) == key
+            for t in self._ot_study.get_trials(deepcopy=False, states=states)
+        )
+
+    # -- fidelity ---------------------------------------------------------------------
     def on_trial_complete(
         self, trial_id: str, result: dict | None = None, error: bool = False
     ) -> None:
@@ -27,7 +101,8 @@ class FidelityAwareOptunaSearch(OptunaSearch):
 
         epochs = (result or {}).get("training_iteration")
         if (
-            error
+            self.feedback != "pruned"
+            or error
             or not result
             or epochs is None
             or epochs >= self.max_epochs
@@ -36,7 +111,7 @@ class FidelityAwareOptunaSearch(OptunaSearch):
         ):
             return super().on_trial_complete(trial_id, result, error)
         ot_trial = self._ot_trials[trial_id]
-        value = result.get(self.metric)
+        value = result.get(self.metric) if isinstance(self.metric, str) else None
         if value is not None:  # the result that made ASHA stop the trial is not yet reported
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # Optuna warns if the step was reported

@@ -14,6 +14,10 @@ from ._schema import SpecError, from_mapping
 from ._space import SearchSpace, parse_space
 
 METRICS = {"val_accuracy": "max", "val_auc": "max", "val_loss": "min"}
+# model cost a trial measures; with ``cost`` set, TPE searches metric and cost together
+COSTS = ("params", "latency_ms")
+# what the searcher tells Optuna about a trial ASHA stopped early
+FEEDBACK = ("pruned", "complete")
 DEFAULT_SPEC = "default_sweep.yaml"
 
 
@@ -73,6 +77,8 @@ class SweepSpec:
     max_failures: int = 1
     storage: str = "~/sweep-runs"
     retrain: bool = True
+    cost: str | None = None
+    feedback: str = "pruned"
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", self.name):
@@ -92,8 +98,25 @@ class SweepSpec:
             raise ValueError(f"time_budget_s={self.time_budget_s} must be > 0 (or null)")
         if self.max_failures < 0:
             raise ValueError(f"max_failures={self.max_failures} must be >= 0")
+        if self.cost is not None and self.cost not in COSTS:
+            raise ValueError(
+                f"cost={self.cost!r} is unknown; choose one of {list(COSTS)} or null "
+                "(one objective)"
+            )
+        if self.feedback not in FEEDBACK:
+            raise ValueError(
+                f"feedback={self.feedback!r} is unknown; choose one of {list(FEEDBACK)} "
+                "('complete' is stock Ray OptunaSearch behaviour)"
+            )
         if not self.storage:
             raise ValueError("storage must be a folder or a URI (e.g. s3://bucket/sweeps)")
+
+    @property
+    def objectives(self) -> tuple[list[str], list[str]] | tuple[str, str]:
+        """What the searcher optimizes: ``(metric, mode)``, or both lists with a cost."""
+        if self.cost is None:
+            return self.metric, self.mode
+        return [self.metric, self.cost], [self.mode, "min"]
 
 
 def parse_sweep_spec(mapping: Any) -> SweepSpec:

@@ -13,7 +13,15 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from data import Vectorized, sequence_view
-from model import ModelConfig, TrainConfig, build_model, compile_model, configure_runtime, fit
+from model import (
+    ModelConfig,
+    TrainConfig,
+    build_model,
+    compile_model,
+    configure_runtime,
+    fit,
+    inference_latency_ms,
+)
 
 _MODEL_KEYS = {f.name for f in fields(ModelConfig)}
 _TRAIN_KEYS = {f.name for f in fields(TrainConfig)}
@@ -74,8 +82,12 @@ def lstm_trial(config: dict[str, Any], data: Vectorized, context: TrialContext) 
                 start = json.load(fh)["epoch"]
     node_ip = ray.util.get_node_ip_address()
     node_id = ray.get_runtime_context().get_node_id()
+    params = int(net.count_params())
+    latency_ms = None
     for epoch in range(start, context.max_epochs):
         (result,) = fit(net, train, val, train_cfg, initial_epoch=epoch, epochs=epoch + 1)
+        if latency_ms is None:  # a property of the architecture: measured once, warm
+            latency_ms = inference_latency_ms(net, val[0])
         with tempfile.TemporaryDirectory() as folder:
             net.save_weights(os.path.join(folder, WEIGHTS))
             with open(os.path.join(folder, STATE), "w") as fh:
@@ -89,6 +101,8 @@ def lstm_trial(config: dict[str, Any], data: Vectorized, context: TrialContext) 
                     "val_accuracy": result.val_accuracy,
                     "val_auc": result.val_auc,
                     "epoch_seconds": result.seconds,
+                    "params": params,
+                    "latency_ms": latency_ms,
                     "node_ip": node_ip,
                     "node_id": node_id,
                 },
