@@ -9,6 +9,7 @@ from ._driver import (
     prepare_data,
     retrain_and_export,
     run_sweep,
+    search_only,
     storage_root,
     summarize,
 )
@@ -72,6 +73,7 @@ __all__ = [
     "retrain_and_export",
     "run_sweep",
     "run_training",
+    "search_only",
     "seed_study",
     "select_winner",
     "smallest_within",

@@ -159,6 +159,19 @@ def summarize(grid, metric: str) -> list[TrialSummary]:
     return out
 
 
+def search_only(
+    spec: SweepSpec,
+    name: str,
+    data: Vectorized,
+    *,
+    optuna_storage: Any = None,
+    callbacks: Sequence[Any] = (),
+) -> list[TrialSummary]:
+    """Only the search (no retrain, no export): one Tune run named ``name``; for benchmarks."""
+    tuner = _tuner(spec, name, Run(name, spec.trials), data, optuna_storage, callbacks, None, False)
+    return summarize(tuner.fit(), spec.metric)
+
+
 def retrain_and_export(
     spec: SweepSpec,
     sweep_id: str,
