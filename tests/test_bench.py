@@ -43,3 +43,25 @@ def test_epoch_throughput_quick(learnable_archive):
     result = json.loads(done.stdout)
     assert result["speedup"] > 0 and result["plain_keras"]["reviews_per_second"] > 0
     assert 0 <= result["project_trial_path"]["val_accuracy_after_2_epochs"] <= 1
+
+
+@pytest.mark.slow
+def test_fidelity_feedback_quick(learnable_archive):
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "fidelity_feedback.py"),
+            "--quick",
+            "--data",
+            str(learnable_archive),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    assert [r["feedback"] for r in result["runs"]] == ["complete", "pruned"]
+    for run in result["runs"]:
+        assert run["trials"] == 4 and 4 <= run["trial_epochs"] <= 12
+        assert run["trial_epochs_to_same_best"] <= run["trial_epochs"]
