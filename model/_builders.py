@@ -32,7 +32,8 @@ def _pool(sequence, mask, mode: str):
 
 def build_model(config: ModelConfig) -> keras.Model:
     """Build (uncompiled) the classifier described by ``config``; output is P(positive)."""
-    ids = keras.Input(shape=(config.sequence_length,), dtype="int32", name="token_ids")
+    # any length up to sequence_length: training batches are cut to their longest review
+    ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
     conv = config.architecture == "conv_lstm"
     x = layers.Embedding(
         config.vocab_size, config.embedding_dim, mask_zero=not conv, name="embedding"
@@ -41,14 +42,17 @@ def build_model(config: ModelConfig) -> keras.Model:
         x = layers.SpatialDropout1D(config.dropout, name="embedding_dropout")(x)
     mask = _token_mask(ids)
     if conv:
+        # zeros at padding, before and after the convolution, make the result independent of
+        # how much padding follows a review (batches are cut to their longest review)
+        real = ops.cast(mask, x.dtype)[..., None]
         x = layers.Conv1D(
             config.conv_filters,
             config.conv_kernel_size,
             padding="same",
             activation="relu",
             name="conv",
-        )(x)
-        x = layers.MaxPooling1D(config.conv_pool_size, padding="same", name="conv_pool")(x)
+        )(x * real)
+        x = layers.MaxPooling1D(config.conv_pool_size, padding="same", name="conv_pool")(x * real)
         mask = _token_mask(ids, config.conv_pool_size)
     n_layers = max(config.layers, 2 if config.architecture == "stacked_lstm" else 1)
     for i in range(n_layers):

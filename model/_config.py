@@ -84,6 +84,7 @@ class TrainConfig:
     reduce_lr_patience: int = 1
     reduce_lr_factor: float = 0.5
     seed: int = 0
+    length_buckets: bool = True  # batches of similar length, cut to their longest review
 
     def __post_init__(self) -> None:
         _check(

@@ -64,14 +64,67 @@ def compile_model(model: keras.Model, config: TrainConfig) -> keras.Model:
     return model
 
 
+def token_lengths(x: np.ndarray) -> np.ndarray:
+    """Real tokens per row of a right-padded id array (0 = padding)."""
+    return np.count_nonzero(np.asarray(x), axis=1)
+
+
+def length_batches(
+    lengths: np.ndarray, batch_size: int, rng: np.random.Generator | None = None, pool: int = 64
+) -> list[np.ndarray]:
+    """Row indices in batches of similar length (pure).
+
+    Rows are shuffled (with ``rng``), cut into pools of ``pool`` batches, sorted by length
+    inside each pool and batched; the batch order is shuffled again. Each batch then needs
+    padding only to its own longest review, and batches still mix the whole data.
+    """
+    n = len(lengths)
+    order = rng.permutation(n) if rng is not None else np.arange(n)
+    span = batch_size * pool
+    batches: list[np.ndarray] = []
+    for start in range(0, n, span):
+        chunk = order[start : start + span]
+        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
+    if rng is not None:
+        rng.shuffle(batches)
+    return batches
+
+
 def make_dataset(
-    x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool = False, seed: int = 0
+    x: np.ndarray,
+    y: np.ndarray,
+    batch_size: int,
+    shuffle: bool = False,
+    seed: int = 0,
+    bucket: bool = True,
 ) -> tf.data.Dataset:
-    """Batched, prefetched ``tf.data`` pipeline over in-memory arrays."""
-    ds = tf.data.Dataset.from_tensor_slices((x, y.astype("float32")))
-    if shuffle:
-        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    """Batched, prefetched ``tf.data`` pipeline over in-memory right-padded arrays.
+
+    With ``bucket`` each batch holds reviews of similar length and is cut to its longest
+    one, so the LSTM runs only as many steps as that batch needs (the mask covers the rest).
+    """
+    y = np.asarray(y).astype("float32")
+    if not bucket:
+        ds = tf.data.Dataset.from_tensor_slices((x, y))
+        if shuffle:
+            ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+        return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    x = np.asarray(x)
+    lengths = token_lengths(x)
+    rng = np.random.default_rng(seed) if shuffle else None
+
+    def batches():
+        for rows in length_batches(lengths, batch_size, rng):
+            width = max(1, int(lengths[rows].max()))
+            yield x[rows, :width], y[rows]
+
+    signature = (
+        tf.TensorSpec(shape=(None, None), dtype=tf.as_dtype(x.dtype)),
+        tf.TensorSpec(shape=(None,), dtype=tf.float32),
+    )
+    ds = tf.data.Dataset.from_generator(batches, output_signature=signature)
+    return ds.prefetch(tf.data.AUTOTUNE)
 
 
 class _EpochRecorder(keras.callbacks.Callback):
@@ -142,9 +195,16 @@ def fit(
                 min_lr=1e-6,
             )
         )
-    val_ds = make_dataset(*validation, config.batch_size) if validation is not None else None
+    bucket = config.length_buckets
+    val_ds = (
+        make_dataset(*validation, config.batch_size, bucket=bucket)
+        if validation is not None
+        else None
+    )
     model.fit(
-        make_dataset(*train, config.batch_size, shuffle=True, seed=config.seed),
+        make_dataset(
+            *train, config.batch_size, shuffle=True, seed=config.seed + initial_epoch, bucket=bucket
+        ),  # a new order each epoch, also when trials fit one epoch at a time
         validation_data=val_ds,
         epochs=epochs or config.epochs,
         initial_epoch=initial_epoch,

@@ -61,7 +61,9 @@ def prepare_data(spec: SweepSpec, progress: bool = True) -> tuple[Splits, Vector
     )
 
 
-def _tuner(spec, sweep_id, run, data, optuna_storage, callbacks, stopper, resume):
+def _tuner(
+    spec, sweep_id, run, data, optuna_storage, callbacks, stopper, resume, reuse_actors=True
+):
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
 
@@ -102,7 +104,7 @@ def _tuner(spec, sweep_id, run, data, optuna_storage, callbacks, stopper, resume
             num_samples=run.trials,
             max_concurrent_trials=spec.concurrency,
             time_budget_s=spec.time_budget_s,
-            reuse_actors=True,
+            reuse_actors=reuse_actors,
         ),
         run_config=tune.RunConfig(
             name=run.name,

@@ -9,8 +9,11 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 from dataclasses import dataclass, fields
 from typing import Any
+
+import keras
 
 from data import Vectorized, sequence_view
 from model import (
@@ -64,11 +67,22 @@ def trial_views(data: Vectorized, model_cfg: ModelConfig):
     )
 
 
+class _FirstBatch(keras.callbacks.Callback):
+    """Notes when the trial's first training batch finished (wall clock)."""
+
+    at: float | None = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.at is None:
+            self.at = time.time()
+
+
 def lstm_trial(config: dict[str, Any], data: Vectorized, context: TrialContext) -> None:
     """Train one configuration epoch by epoch, reporting metrics and a checkpoint each epoch."""
     import ray
     from ray import tune
 
+    entered_at = time.time()
     configure_runtime(cpus=context.cpus, seed=context.base_train.seed)
     model_cfg, train_cfg = trial_configs(config, context.base_train)
     train, val = trial_views(data, model_cfg)
@@ -84,8 +98,17 @@ def lstm_trial(config: dict[str, Any], data: Vectorized, context: TrialContext) 
     node_id = ray.get_runtime_context().get_node_id()
     params = int(net.count_params())
     latency_ms = None
+    first_batch = _FirstBatch()
     for epoch in range(start, context.max_epochs):
-        (result,) = fit(net, train, val, train_cfg, initial_epoch=epoch, epochs=epoch + 1)
+        (result,) = fit(
+            net,
+            train,
+            val,
+            train_cfg,
+            callbacks=[first_batch],
+            initial_epoch=epoch,
+            epochs=epoch + 1,
+        )
         if latency_ms is None:  # a property of the architecture: measured once, warm
             latency_ms = inference_latency_ms(net, val[0])
         with tempfile.TemporaryDirectory() as folder:
@@ -103,6 +126,8 @@ def lstm_trial(config: dict[str, Any], data: Vectorized, context: TrialContext) 
                     "epoch_seconds": result.seconds,
                     "params": params,
                     "latency_ms": latency_ms,
+                    "trial_entered_at": entered_at,  # wall clock, to measure per-trial overhead
+                    "first_batch_at": first_batch.at,
                     "node_ip": node_ip,
                     "node_id": node_id,
                 },

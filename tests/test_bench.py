@@ -65,3 +65,51 @@ def test_fidelity_feedback_quick(learnable_archive):
     for run in result["runs"]:
         assert run["trials"] == 4 and 4 <= run["trial_epochs"] <= 12
         assert run["trial_epochs_to_same_best"] <= run["trial_epochs"]
+
+
+@pytest.mark.slow
+def test_trial_overhead_quick(learnable_archive):
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "trial_overhead.py"),
+            "--quick",
+            "--data",
+            str(learnable_archive),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    assert [r["reuse_actors"] for r in result["runs"]] == [True, False]
+    for run in result["runs"]:
+        assert run["trials"] == 4
+        o = run["overhead_seconds"]
+        assert 0 < o["p50"] <= o["max"] < 120
+
+
+@pytest.mark.slow
+def test_search_efficiency_quick(learnable_archive):
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "search_efficiency.py"),
+            "--quick",
+            "--data",
+            str(learnable_archive),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout)["results"]
+    assert set(result) == {"service", "keras_tuner_hyperband", "optuna_sequential"}
+    for row in result.values():
+        assert row["trials"] >= 1 and row["trial_epochs"] >= row["trials"]
+        assert 0 <= row["winner_test_accuracy"] <= 1
+        assert row["seconds_to_own_best"] <= 15.0  # results after the budget are not counted
+        curve = [v for _, v in row["best_so_far"]]
+        assert curve == sorted(curve) and curve[-1] == row["best_val_accuracy"]

@@ -65,10 +65,8 @@ def _run(redis_url, study_name, trials, seed):
     return configs, study, searcher
 
 
-def test_sixteen_concurrent_trials_repeat_only_once_the_space_is_exhausted(
-    ray_2_cpus, redis_url
-):
-    configs, study, searcher = _run(redis_url, "dedup", 20, 0)
+def test_sixteen_concurrent_trials_repeat_only_once_the_space_is_exhausted(ray_2_cpus, redis_url):
+    configs, study, _ = _run(redis_url, "dedup", 20, 0)
     assert len(configs) == 20 and len(set(configs)) == 16
     real = sorted(
         (t for t in study.trials if DUPLICATE_ATTR not in t.system_attrs), key=lambda t: t.number

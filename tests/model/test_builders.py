@@ -35,15 +35,27 @@ def test_each_architecture_builds_and_trains_one_step(extra, tiny_vectors, seede
     assert ((p > 0) & (p < 1)).all()
 
 
-def test_masked_lstm_ignores_padding_length(seeded):
-    """With masking, right padding does not change the prediction."""
-    a = build_model(ModelConfig(**{**SMALL, "sequence_length": 10}))
-    b = build_model(ModelConfig(**{**SMALL, "sequence_length": 30}))
-    b.set_weights(a.get_weights())
-    seq = np.array([[5, 17, 3, 99, 42]], dtype=np.int32)
-    short = np.pad(seq, ((0, 0), (0, 5)))
-    long = np.pad(seq, ((0, 0), (0, 25)))
-    np.testing.assert_allclose(a.predict(short, verbose=0), b.predict(long, verbose=0), rtol=1e-5)
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"architecture": "lstm"},
+        {"architecture": "stacked_lstm", "layers": 2},
+        {"architecture": "bilstm", "pooling": "last"},
+        {"architecture": "bilstm", "pooling": "max"},
+        {"architecture": "bilstm", "pooling": "mean"},
+        {"architecture": "conv_lstm", "conv_filters": 8, "conv_kernel_size": 3},
+    ],
+    ids=lambda e: "-".join(str(v) for v in e.values()),
+)
+def test_prediction_does_not_depend_on_the_padding_that_follows(extra, seeded):
+    """Training batches are cut to their longest review; serving pads to the full length.
+    Both must give the same prediction."""
+    net = build_model(ModelConfig(**{**SMALL, **extra, "sequence_length": 30}))
+    seq = np.array([[5, 17, 3, 99, 42, 7, 8]], dtype=np.int32)
+    exact = net.predict(seq, verbose=0)
+    for pad in (1, 4, 23):
+        padded = np.pad(seq, ((0, 0), (0, pad)))
+        np.testing.assert_allclose(net.predict(padded, verbose=0), exact, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("architecture", ["lstm", "conv_lstm", "bilstm"])
