@@ -1,8 +1,11 @@
 """``build_model(config) -> keras.Model``: pure, no data and no fitting.
 
-Inputs are right-padded token ids (0 = padding).  Every recurrent layer sees a mask, so
-padding never reaches the LSTM state; layers keep default activations and no recurrent
-dropout, so TensorFlow picks the cuDNN kernel on a GPU.
+Inputs are right-padded token ids (0 = padding), of any length. Padding never reaches what
+the classifier reads: LSTMs run unmasked and are read at each review's last real step (the
+backward direction of a ``bilstm`` reads each review's real steps reversed), pooling is
+masked, and a ``conv_lstm`` zeroes padding around its convolution. The result equals a
+masked LSTM's and does not depend on how much padding follows a review. Layers keep default
+activations and no recurrent dropout, so TensorFlow picks the cuDNN kernel on a GPU.
 """
 
 from __future__ import annotations
@@ -22,6 +25,55 @@ def _token_mask(ids, pool_size: int = 1):
     return ops.greater(mask, 0.5)
 
 
+def _lengths(mask):
+    """Real steps per row of a right-padded batch."""
+    return ops.sum(ops.cast(mask, "int32"), axis=1)
+
+
+def _at_last_step(sequence, lengths):
+    """Each row's output at its last real step (zeros for a row with none), as a masked sum
+    (cheaper to differentiate on CPU than a gather).
+
+    On right-padded input an LSTM's output at step ``len - 1`` is exactly the final state
+    a masked LSTM returns: padding only comes after it. Reading it there lets the LSTM run
+    without a mask, which is about a third faster on CPU and cuDNN's fastest path on GPU.
+    """
+    ones = ops.ones_like(ops.cast(ops.sum(sequence, axis=-1), "int32"))  # [batch, steps]
+    at_last = ops.cast(ops.equal(ops.cumsum(ones, axis=1), lengths[:, None]), sequence.dtype)
+    return ops.sum(sequence * at_last[..., None], axis=1)
+
+
+def _reverse_real_steps(sequence, lengths):
+    """Reverse the real steps of each row in place, padding stays at the end (an
+    involution: applying it twice gives the input back)."""
+    ones = ops.ones_like(ops.cast(ops.sum(sequence, axis=-1), "int32"))  # [batch, steps]
+    steps = ops.cumsum(ones, axis=1) - 1
+    real = lengths[:, None]
+    index = ops.where(steps < real, real - 1 - steps, steps)
+    return ops.take_along_axis(sequence, index[..., None], axis=1)
+
+
+def _recurrent(x, lengths, config: ModelConfig, i: int, sequences: bool):
+    """One (bi)directional LSTM layer over right-padded ``x``, run unmasked.
+
+    Returns the per-step outputs (aligned with the input) when ``sequences``, else the
+    state at each row's last real step (for the backward direction: after reading the
+    whole review backwards).
+    """
+    forward = layers.LSTM(config.units, return_sequences=True, name=f"lstm_{i}")(x)
+    if config.architecture != "bilstm":
+        return forward if sequences else _at_last_step(forward, lengths)
+    backward = layers.LSTM(config.units, return_sequences=True, name=f"lstm_{i}_backward")(
+        _reverse_real_steps(x, lengths)
+    )
+    if sequences:
+        backward = _reverse_real_steps(backward, lengths)
+        return ops.concatenate([forward, backward], axis=-1)
+    return ops.concatenate(
+        [_at_last_step(forward, lengths), _at_last_step(backward, lengths)], axis=-1
+    )
+
+
 def _pool(sequence, mask, mode: str):
     """Masked max or mean over time of a ``return_sequences`` output."""
     weights = ops.cast(mask, sequence.dtype)[..., None]
@@ -35,9 +87,7 @@ def build_model(config: ModelConfig) -> keras.Model:
     # any length up to sequence_length: training batches are cut to their longest review
     ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
     conv = config.architecture == "conv_lstm"
-    x = layers.Embedding(
-        config.vocab_size, config.embedding_dim, mask_zero=not conv, name="embedding"
-    )(ids)
+    x = layers.Embedding(config.vocab_size, config.embedding_dim, name="embedding")(ids)
     if config.dropout:
         x = layers.SpatialDropout1D(config.dropout, name="embedding_dropout")(x)
     mask = _token_mask(ids)
@@ -54,18 +104,15 @@ def build_model(config: ModelConfig) -> keras.Model:
         )(x * real)
         x = layers.MaxPooling1D(config.conv_pool_size, padding="same", name="conv_pool")(x * real)
         mask = _token_mask(ids, config.conv_pool_size)
+    lengths = _lengths(mask)
     n_layers = max(config.layers, 2 if config.architecture == "stacked_lstm" else 1)
+    pooled = config.architecture == "bilstm" and config.pooling != "last"
     for i in range(n_layers):
         last = i == n_layers - 1
-        pooled = config.architecture == "bilstm" and config.pooling != "last"
-        return_sequences = not last or pooled
-        lstm = layers.LSTM(config.units, return_sequences=return_sequences, name=f"lstm_{i}")
-        if config.architecture == "bilstm":
-            lstm = layers.Bidirectional(lstm, name=f"bilstm_{i}")
-        x = lstm(x, mask=mask)
-        if return_sequences and not last and config.dropout:
+        x = _recurrent(x, lengths, config, i, sequences=not last or pooled)
+        if not last and config.dropout:
             x = layers.Dropout(config.dropout, name=f"dropout_{i}")(x)
-    if config.architecture == "bilstm" and config.pooling != "last":
+    if pooled:
         x = _pool(x, mask, config.pooling)
     if config.dropout:
         x = layers.Dropout(config.dropout, name="head_dropout")(x)

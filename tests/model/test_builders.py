@@ -115,3 +115,36 @@ def test_bad_train_config_names_the_value():
         TrainConfig(optimizer="sgdx")
     with pytest.raises(ConfigError, match="learning_rate=0 must be"):
         TrainConfig(learning_rate=0)
+
+
+@pytest.mark.parametrize("pooling", [None, "last", "max"])
+def test_unmasked_lstm_read_at_the_last_step_equals_keras_masked_lstm(pooling, seeded):
+    """The LSTMs run unmasked for speed; the result must be Keras' masked LSTM's."""
+    import keras
+
+    arch = "lstm" if pooling is None else "bilstm"
+    cfg = ModelConfig(**{**SMALL, "dropout": 0.0}, architecture=arch, pooling=pooling or "last")
+    ours = build_model(cfg)
+    ids = keras.Input((None,), dtype="int32")
+    x = keras.layers.Embedding(cfg.vocab_size, cfg.embedding_dim, mask_zero=True)(ids)
+    lstm = keras.layers.LSTM(cfg.units, return_sequences=pooling == "max")
+    both = keras.layers.Bidirectional(lstm)
+    x = both(x) if arch == "bilstm" else lstm(x)
+    if pooling == "max":  # max over the real steps of the masked LSTM's outputs
+        real = keras.ops.not_equal(ids, 0)[..., None]
+        x = keras.ops.max(keras.ops.where(real, x, -1e9), axis=1)
+    head = keras.layers.Dense(1, activation="sigmoid")
+    reference = keras.Model(ids, head(x))
+    reference.layers[1].set_weights(ours.get_layer("embedding").get_weights())
+    forward = both.forward_layer if arch == "bilstm" else lstm
+    forward.set_weights(ours.get_layer("lstm_0").get_weights())
+    if arch == "bilstm":
+        both.backward_layer.set_weights(ours.get_layer("lstm_0_backward").get_weights())
+    head.set_weights(ours.get_layer("positive").get_weights())
+    rng = np.random.default_rng(0)
+    batch = np.zeros((6, 20), dtype=np.int32)
+    for row, n in enumerate([1, 3, 7, 12, 19, 20]):
+        batch[row, :n] = rng.integers(1, cfg.vocab_size, n)
+    np.testing.assert_allclose(
+        ours.predict(batch, verbose=0), reference.predict(batch, verbose=0), rtol=1e-5, atol=1e-6
+    )
