@@ -28,28 +28,7 @@ from dataclasses import replace
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
 
-SPACE = {
-    "architecture": ["lstm", "bilstm", "conv_lstm", "stacked_lstm"],
-    "vocab_size": [5000, 10000],
-    "sequence_length": [100, 200],
-    "embedding_dim": [32, 64],
-    "units": [16, 32, 64],
-    "layers": {"low": 2, "high": 3},
-    "dropout": {"low": 0.1, "high": 0.5},
-    "pooling": ["max", "mean", "last"],
-    "conv_filters": [32, 64],
-    "conv_kernel_size": [3, 5],
-    "optimizer": ["adam", "rmsprop", "adamw"],
-    "learning_rate": {"low": 0.0003, "high": 0.01, "log": True},
-    "batch_size": [64, 128],
-}
-QUICK_SPACE = {
-    **SPACE,
-    "vocab_size": [100, 300],
-    "sequence_length": [24, 40],
-    "embedding_dim": [8],
-    "units": [4, 8],
-}
+from _spaces import QUICK_SPACE, SPACE  # bench/ is on sys.path when run as a script
 
 
 class Timeline:
@@ -151,6 +130,7 @@ def run_keras_tuner(spec, data, budget: float, directory: str, seed: int) -> Tim
     import keras_tuner as kt
 
     from search import Choice, IntRange
+    from search._space import SHARED_PARAMS
 
     timeline = Timeline(budget)
     space = spec.space
@@ -166,16 +146,7 @@ def run_keras_tuner(spec, data, budget: float, directory: str, seed: int) -> Tim
             return hp.Float(name, p.low, p.high, sampling="log" if p.log else "linear")
 
         config = {"architecture": pick("architecture")}
-        for name in (
-            "vocab_size",
-            "sequence_length",
-            "embedding_dim",
-            "units",
-            "dropout",
-            "optimizer",
-            "learning_rate",
-            "batch_size",
-        ):
+        for name in SHARED_PARAMS:
             config[name] = pick(name)
         arch = config["architecture"]
         with hp.conditional_scope("architecture", ["stacked_lstm"]):

@@ -6,8 +6,9 @@ from dataclasses import asdict
 
 import click
 
-from ._common import open_store, require_sweep, store_options
+from ._common import open_store, require_sweep
 from ._errors import BadInput, cli_errors
+from ._options import run_options
 
 
 @click.command()
@@ -18,21 +19,7 @@ from ._errors import BadInput, cli_errors
     required=True,
     help="How many more trials to run (TPE starts from every trial already in the study).",
 )
-@click.option(
-    "--address",
-    envvar="RAY_ADDRESS",
-    default=None,
-    help="Ray dashboard URL to run the extension on as a Ray job (env RAY_ADDRESS).",
-)
-@click.option(
-    "--follow/--no-follow",
-    default=True,
-    show_default=True,
-    help="With --address: print progress until the sweep ends.",
-)
-@store_options
-@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
-@click.option("--json", "as_json", is_flag=True, help="Print the final record as JSON.")
+@run_options
 @cli_errors
 def extend(sweep_id, trials, address, follow, redis_url, prefix, quiet, as_json):
     """Run N more trials on an ended sweep (succeeded, failed or cancelled).

@@ -25,3 +25,25 @@ def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     fn = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")(fn)
     fn = click.option("-q", "--quiet", is_flag=True, help="No progress output.")(fn)
     return fn
+
+
+def run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Where a sweep's driver runs (--address / --follow) and how much it prints."""
+    from ._common import store_options
+
+    fn = click.option("--json", "as_json", is_flag=True, help="Print the final record as JSON.")(fn)
+    fn = click.option("-q", "--quiet", is_flag=True, help="No progress output.")(fn)
+    fn = store_options(fn)
+    fn = click.option(
+        "--follow/--no-follow",
+        default=True,
+        show_default=True,
+        help="With --address: print progress until the sweep ends.",
+    )(fn)
+    return click.option(
+        "--address",
+        envvar="RAY_ADDRESS",
+        default=None,
+        help="Ray dashboard URL to run the sweep on as a Ray job (env RAY_ADDRESS), e.g. "
+        "http://127.0.0.1:8265. Without it the driver runs here on a local Ray.",
+    )(fn)

@@ -16,6 +16,7 @@ from ._common import (
     trial_counts,
 )
 from ._errors import BadInput, WorkFailed, cli_errors
+from ._options import run_options
 
 
 def _override(spec, **values):
@@ -189,22 +190,7 @@ def _summary(record: dict) -> str:
     help="Evaluate the best configurations of these earlier sweeps first (same data only; "
     "parameters the space no longer has are dropped, and the sweep record says so).",
 )
-@click.option(
-    "--address",
-    envvar="RAY_ADDRESS",
-    default=None,
-    help="Ray dashboard URL to submit the sweep to as a Ray job (env RAY_ADDRESS), "
-    "e.g. http://127.0.0.1:8265. Without it the sweep runs here on a local Ray.",
-)
-@click.option(
-    "--follow/--no-follow",
-    default=True,
-    show_default=True,
-    help="With --address: print progress until the sweep ends.",
-)
-@store_options
-@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
-@click.option("--json", "as_json", is_flag=True, help="Print the final record as JSON.")
+@run_options
 @cli_errors
 def launch(
     spec,

@@ -77,6 +77,17 @@ class Choice:
 
 
 Param = IntRange | FloatRange | Choice
+# searched for every architecture; the others are conditional (see the module docstring)
+SHARED_PARAMS = (
+    "vocab_size",
+    "sequence_length",
+    "embedding_dim",
+    "units",
+    "dropout",
+    "optimizer",
+    "learning_rate",
+    "batch_size",
+)
 
 
 def _c(*values: Any) -> Choice:
@@ -146,16 +157,7 @@ class SearchSpace:
         """Optuna define-by-run: sample one configuration (conditional params included)."""
         arch = self.architecture.suggest(trial, "architecture")
         config = {"architecture": arch}
-        for name in (
-            "vocab_size",
-            "sequence_length",
-            "embedding_dim",
-            "units",
-            "dropout",
-            "optimizer",
-            "learning_rate",
-            "batch_size",
-        ):
+        for name in SHARED_PARAMS:
             config[name] = getattr(self, name).suggest(trial, name)
         if arch == "stacked_lstm":
             config["layers"] = self.layers.suggest(trial, "layers")

@@ -12,55 +12,34 @@ import pytest
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 
 
-@pytest.mark.slow
-def test_redis_callback_load_quick():
+def run_bench(script: str, *args, timeout: int = 600) -> dict:
+    """Run a bench script in its quick mode; its stdout is one JSON document."""
     done = subprocess.run(
-        [sys.executable, str(BENCH / "redis_callback_load.py"), "--quick"],
+        [sys.executable, str(BENCH / script), "--quick", *map(str, args)],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    result = json.loads(done.stdout)
+    return json.loads(done.stdout)
+
+
+@pytest.mark.slow
+def test_redis_callback_load_quick():
+    result = run_bench("redis_callback_load.py", timeout=300)
     assert result["all_landed"] and result["reports"] == 1000
 
 
 @pytest.mark.slow
 def test_epoch_throughput_quick(learnable_archive):
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(BENCH / "epoch_throughput.py"),
-            "--quick",
-            "--data",
-            str(learnable_archive),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    result = json.loads(done.stdout)
+    result = run_bench("epoch_throughput.py", "--data", learnable_archive)
     assert result["speedup"] > 0 and result["plain_keras"]["reviews_per_second"] > 0
     assert 0 <= result["project_trial_path"]["val_accuracy_after_3_epochs"] <= 1
 
 
 @pytest.mark.slow
 def test_fidelity_feedback_quick(learnable_archive):
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(BENCH / "fidelity_feedback.py"),
-            "--quick",
-            "--data",
-            str(learnable_archive),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    result = json.loads(done.stdout)
+    result = run_bench("fidelity_feedback.py", "--data", learnable_archive)
     assert [r["feedback"] for r in result["runs"]] == ["complete", "pruned"]
     for run in result["runs"]:
         assert run["trials"] == 4 and 4 <= run["trial_epochs"] <= 12
@@ -69,20 +48,7 @@ def test_fidelity_feedback_quick(learnable_archive):
 
 @pytest.mark.slow
 def test_trial_overhead_quick(learnable_archive):
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(BENCH / "trial_overhead.py"),
-            "--quick",
-            "--data",
-            str(learnable_archive),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    result = json.loads(done.stdout)
+    result = run_bench("trial_overhead.py", "--data", learnable_archive)
     assert [r["reuse_actors"] for r in result["runs"]] == [True, False]
     for run in result["runs"]:
         assert run["trials"] == 4
@@ -92,20 +58,7 @@ def test_trial_overhead_quick(learnable_archive):
 
 @pytest.mark.slow
 def test_search_efficiency_quick(learnable_archive):
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(BENCH / "search_efficiency.py"),
-            "--quick",
-            "--data",
-            str(learnable_archive),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    result = json.loads(done.stdout)["results"]
+    result = run_bench("search_efficiency.py", "--data", learnable_archive, timeout=900)["results"]
     assert set(result) == {"service", "keras_tuner_hyperband", "optuna_sequential"}
     for row in result.values():
         assert row["trials"] >= 1 and row["trial_epochs"] >= row["trials"]
