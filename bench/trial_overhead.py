@@ -81,6 +81,8 @@ def measure(spec, data, reuse: bool, storage: str) -> dict:
         "reuse_actors": reuse,
         "trials": len(gaps),
         "wall_seconds": round(wall, 1),
+        # the whole cost of a trial slot: wall time x concurrent trials / trials
+        "wall_seconds_per_trial": round(wall * spec.concurrency / len(gaps), 2),
         "overhead_seconds": {
             "mean": round(float(gaps.mean()), 3),
             "p50": round(float(np.percentile(gaps, 50)), 3),

@@ -168,9 +168,11 @@ def search_only(
     *,
     optuna_storage: Any = None,
     callbacks: Sequence[Any] = (),
+    reuse_actors: bool = True,
 ) -> list[TrialSummary]:
     """Only the search (no retrain, no export): one Tune run named ``name``; for benchmarks."""
-    tuner = _tuner(spec, name, Run(name, spec.trials), data, optuna_storage, callbacks, None, False)
+    run = Run(name, spec.trials)
+    tuner = _tuner(spec, name, run, data, optuna_storage, callbacks, None, False, reuse_actors)
     return summarize(tuner.fit(), spec.metric)
 
 
