@@ -124,6 +124,8 @@ def make_dataset(
         tf.TensorSpec(shape=(None,), dtype=tf.float32),
     )
     ds = tf.data.Dataset.from_generator(batches, output_signature=signature)
+    n_batches = -(-len(x) // batch_size)  # pools are whole batches: only the last is short
+    ds = ds.apply(tf.data.experimental.assert_cardinality(n_batches))
     return ds.prefetch(tf.data.AUTOTUNE)
 
 

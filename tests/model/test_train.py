@@ -47,6 +47,7 @@ def test_bucketed_dataset_cuts_batches_to_their_longest_review_and_loses_no_toke
         seen_rows += len(xb)
         assert len(yb) == len(xb)
     assert seen_rows == 300 and seen_tokens == int(lengths.sum())
+    assert len(widths) == make_dataset(x, y, 16).cardinality().numpy() == 19  # known to Keras
     assert np.mean(widths) < 50 * 0.8  # most batches are shorter than the full width
     first = [b[0].numpy().tolist() for b in make_dataset(x, y, 16, shuffle=True, seed=0)]
     second = [b[0].numpy().tolist() for b in make_dataset(x, y, 16, shuffle=True, seed=1)]
