@@ -129,8 +129,7 @@ def run_service(spec, data, budget: float, storage: str) -> Timeline:
 def run_keras_tuner(spec, data, budget: float, directory: str, seed: int) -> Timeline:
     import keras_tuner as kt
 
-    from search import Choice, IntRange
-    from search._space import SHARED_PARAMS
+    from search import SHARED_PARAMS, Choice, IntRange
 
     timeline = Timeline(budget)
     space = spec.space

@@ -27,7 +27,14 @@ from ._html import page as html_page
 from ._html import table as html_table
 from ._layers import KeepLastTokens, TextCleaner
 from ._report import REPORT_DIR, error_analysis, write_evaluation_report
-from ._train import EpochResult, compile_model, configure_runtime, fit, make_dataset
+from ._train import (
+    EpochResult,
+    FirstBatchClock,
+    compile_model,
+    configure_runtime,
+    fit,
+    make_dataset,
+)
 
 __all__ = [
     "ARCHITECTURES",
@@ -39,6 +46,7 @@ __all__ = [
     "ConfigError",
     "EpochResult",
     "Evaluation",
+    "FirstBatchClock",
     "KeepLastTokens",
     "ModelConfig",
     "ModelFileError",

@@ -129,6 +129,16 @@ def make_dataset(
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
+class FirstBatchClock(keras.callbacks.Callback):
+    """Notes the wall-clock time the first training batch finished (per-trial overhead)."""
+
+    at: float | None = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.at is None:
+            self.at = time.time()
+
+
 class _EpochRecorder(keras.callbacks.Callback):
     """Collects :class:`EpochResult` and hands each to ``on_epoch`` as soon as it exists."""
 

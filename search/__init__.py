@@ -18,7 +18,7 @@ from ._insight import compute_summary, write_search_report
 from ._pareto import Scored, pareto_front, smallest_within
 from ._schema import SpecError, from_mapping, load_yaml
 from ._single import TrainingOutcome, run_training
-from ._space import Choice, FloatRange, IntRange, SearchSpace, parse_space
+from ._space import SHARED_PARAMS, Choice, FloatRange, IntRange, SearchSpace, parse_space
 from ._sweep_spec import (
     COSTS,
     METRICS,
@@ -38,6 +38,7 @@ __all__ = [
     "BEST_DIR",
     "COSTS",
     "METRICS",
+    "SHARED_PARAMS",
     "AshaConfig",
     "Choice",
     "FloatRange",

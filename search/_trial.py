@@ -13,10 +13,9 @@ import time
 from dataclasses import dataclass, fields
 from typing import Any
 
-import keras
-
 from data import Vectorized, sequence_view
 from model import (
+    FirstBatchClock,
     ModelConfig,
     TrainConfig,
     build_model,
@@ -67,16 +66,6 @@ def trial_views(data: Vectorized, model_cfg: ModelConfig):
     )
 
 
-class _FirstBatch(keras.callbacks.Callback):
-    """Notes when the trial's first training batch finished (wall clock)."""
-
-    at: float | None = None
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.at is None:
-            self.at = time.time()
-
-
 def lstm_trial(config: dict[str, Any], data: Vectorized, context: TrialContext) -> None:
     """Train one configuration epoch by epoch, reporting metrics and a checkpoint each epoch."""
     import ray
@@ -98,7 +87,7 @@ def lstm_trial(config: dict[str, Any], data: Vectorized, context: TrialContext) 
     node_id = ray.get_runtime_context().get_node_id()
     params = int(net.count_params())
     latency_ms = None
-    first_batch = _FirstBatch()
+    first_batch = FirstBatchClock()
     for epoch in range(start, context.max_epochs):
         (result,) = fit(
             net,
