@@ -40,6 +40,8 @@ def test_quick_example_parses_and_round_trips():
         ({"trails": 3}, r"spec.trails: unknown key; did you mean 'trials'"),
         ({"trials": "many"}, r"spec.trials: expected an integer"),
         ({"trials": 0}, r"trials=0 must be >= 1"),
+        ({"cost": "flops"}, r"cost='flops' is unknown; choose one of \['params', 'latency_ms'\]"),
+        ({"feedback": "lie"}, r"feedback='lie' is unknown; choose one of \['pruned', 'complete'\]"),
         ({"metric": "val_loss"}, r"mode='max' does not fit metric 'val_loss'"),
         ({"resources": {"cpus": 0}}, r"resources.cpus=0.0 must be in"),
         ({"resources": {"gpu": 1}}, r"spec.resources.gpu: unknown key; did you mean 'gpus'"),
