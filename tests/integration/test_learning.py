@@ -91,7 +91,8 @@ def test_pick_smallest_within_exports_that_trial(sweep, tmp_path):
         assert meta["trial_id"] == expected["trial_id"]
         assert meta["epochs"] == expected["best_epoch"]
         if expected["trial_id"] != record["best_trial"]:
-            assert meta["pick"] == f"smallest-within {points:g} by params"
+            # exported once per trial: a later pick of the same trial reuses that export
+            assert meta["pick"] in {f"smallest-within {p:g} by params" for p in (0.5, points)}
             assert "/picks/" in got["pick"]["artifact"]
     picks = RedisStateStore(url).get_sweep(record["id"])["picks"]
     assert expected["trial_id"] in picks or expected["trial_id"] == record["best_trial"]
