@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -38,9 +41,17 @@ def test_trials_are_placed_on_more_than_one_node(three_nodes, redis_url, sweep_a
         concurrency=3,
         asha={"max_epochs": 2, "grace_period": 2, "reduction_factor": 2},
     )
-    result = CliRunner().invoke(main, ["launch", spec, "--redis-url", redis_url, "--json"])
-    assert result.exit_code == 0, result.output
-    record = json.loads(result.output[result.output.index("{") :])
+    # the driver is its own process connecting to the cluster, as on a real cluster (and
+    # free of the Ray state earlier test modules left in this process)
+    done = subprocess.run(
+        [sys.executable, "-m", "cluster", "launch", spec, "--redis-url", redis_url, "--json"],
+        env={**os.environ, "RAY_ADDRESS": three_nodes[0].address},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    record = json.loads(done.stdout[done.stdout.index("{") :])
     trials = json.loads(
         CliRunner()
         .invoke(main, ["trials", record["id"], "--redis-url", redis_url, "--json"])
