@@ -12,10 +12,16 @@ from typing import Any
 import click
 from ray.tune import Callback, Stopper
 
+from search import lost_on_restore
+
 from ._status import CANCELLED
 from ._store import StateRegressed, StateStore
 
 log = logging.getLogger(__name__)
+LOST_ON_RESTORE = (
+    "the checkpoint this trial was resumed from was gone (the killed driver's last "
+    "snapshot predates it), so the resumed sweep ran another trial in its place"
+)
 _METRIC_KEYS = (
     "loss",
     "accuracy",
@@ -45,6 +51,7 @@ class RedisStateCallback(Callback):
         self.max_epochs = max_epochs
         self._records: dict[str, dict[str, Any]] = {}
         self._pending: collections.deque = collections.deque()
+        self._settled: set[str] = set()  # finished before a restart: writes are skipped
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -94,16 +101,27 @@ class RedisStateCallback(Callback):
 
     # -- Tune hooks ---------------------------------------------------------------------
     def on_trial_start(self, iteration, trials, trial, **info):
+        if getattr(trial, "latest_checkpoint_result", None) and self._finished_before(
+            trial.trial_id
+        ):
+            # Ray restores a trial that had finished before the driver died (its last
+            # snapshot predates the end): its record is final, nothing of the rerun is kept
+            self._settled.add(trial.trial_id)
+            return
         rec = self._record(trial)
         rec.update(status="RUNNING", started_at=rec["started_at"] or time.time())
         self._write(trial.trial_id, "started")
 
     def on_trial_restore(self, iteration, trials, trial, **info):
+        if trial.trial_id in self._settled:
+            return
         self._record(trial)["restored"] = self._record(trial).get("restored", 0) + 1
         self._write(trial.trial_id, "restored")
 
     def on_trial_recover(self, iteration, trials, trial, **info):
         """A failed trial (e.g. its node died) is retried under FailureConfig."""
+        if trial.trial_id in self._settled:
+            return
         rec = self._record(trial)
         rec["recovered"] = rec.get("recovered", 0) + 1
         rec["last_failure"] = _error_text(trial)
@@ -111,6 +129,8 @@ class RedisStateCallback(Callback):
         self._write(trial.trial_id, "recovered")
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
+        if trial.trial_id in self._settled:
+            return
         rec = self._record(trial)
         value = result.get(self.metric)
         epoch = int(result.get("epoch", result.get("training_iteration", 0)))
@@ -132,6 +152,8 @@ class RedisStateCallback(Callback):
         self._write(trial.trial_id, "reported")
 
     def on_trial_complete(self, iteration, trials, trial, **info):
+        if trial.trial_id in self._settled:
+            return
         rec = self._record(trial)
         rec["status"] = "TERMINATED"
         rec["stopped_early"] = rec["epochs"] < self.max_epochs
@@ -139,11 +161,24 @@ class RedisStateCallback(Callback):
         self._write(trial.trial_id, "stopped_early" if rec["stopped_early"] else "completed")
 
     def on_trial_error(self, iteration, trials, trial, **info):
+        if trial.trial_id in self._settled:
+            return
         rec = self._record(trial)
-        rec["status"] = "ERROR"
         rec["finished_at"] = time.time()
         rec["error"] = _error_text(trial)
+        if lost_on_restore(rec["error"]):
+            rec["status"], rec["error"] = "LOST", f"{LOST_ON_RESTORE}: {rec['error']}"
+            self._write(trial.trial_id, "lost")  # a resumed sweep runs a replacement
+            return
+        rec["status"] = "ERROR"
         self._write(trial.trial_id, "errored")
+
+    def _finished_before(self, trial_id: str) -> bool:
+        try:
+            stored = self.store.trials(self.sweep_id).get(trial_id) or {}
+        except Exception:  # unreachable store: record the loss, the replacement still runs
+            return False
+        return stored.get("status") == "TERMINATED"
 
     def on_experiment_end(self, trials, **info):
         if not self.flush():

@@ -19,6 +19,7 @@ import numpy as np
 from data import Splits, Vectorized, prepare_splits, sequence_view, vectorize_splits
 from model import Evaluation, build_model, configure_runtime, evaluate, export_model, fit
 
+from ._searcher import finished_ray_trials
 from ._single import report_writer
 from ._sweep_spec import SweepSpec, spec_to_dict
 from ._trial import TrialContext, lstm_trial, trial_configs
@@ -145,6 +146,33 @@ def past_trials(spec: SweepSpec, runs: Sequence[Run]) -> list[TrialSummary]:
     return out
 
 
+# Ray Tune's message when a resumed trial's checkpoint is gone: the killed driver's last
+# experiment snapshot named a checkpoint that ``num_to_keep`` had already deleted
+_GONE_CHECKPOINT = "Could not recover from checkpoint"
+LOST = "LOST"
+MAX_REPLACEMENT_RUNS = 3
+
+
+def lost_on_restore(error: Any) -> bool:
+    """Whether a trial failed only because the checkpoint it was resumed from is gone."""
+    return error is not None and _GONE_CHECKPOINT in str(error)
+
+
+def shortfall(run: Run, trials: Sequence[TrialSummary]) -> int:
+    """Trials a resumed run still owes: the ones Ray Tune never restored (its searcher state
+    was newer than its trial list when the driver died) and the ones lost on restore."""
+    return max(0, run.trials - sum(t.status != LOST for t in trials))
+
+
+def settle_restored(trials: Sequence[TrialSummary], finished: set[str]) -> list[TrialSummary]:
+    """A trial lost on restore that had in fact finished before the driver died (the
+    snapshot Ray restored from still said RUNNING) keeps its results and counts as finished."""
+    return [
+        replace(t, status="TERMINATED") if t.status == LOST and t.trial_id in finished else t
+        for t in trials
+    ]
+
+
 def summarize(grid, metric: str) -> list[TrialSummary]:
     """Trial histories from Ray Tune's own results."""
     out = []
@@ -156,7 +184,9 @@ def summarize(grid, metric: str) -> list[TrialSummary]:
             else ()
         )
         trial_id = (result.metrics or {}).get("trial_id") or Path(result.path).name
-        status = "ERROR" if result.error else "TERMINATED"
+        status = (
+            LOST if lost_on_restore(result.error) else "ERROR" if result.error else "TERMINATED"
+        )
         out.append(TrialSummary(trial_id, dict(result.config or {}), history, status))
     return out
 
@@ -287,8 +317,24 @@ def run_sweep(
         seed_study(optuna_storage, sweep_id, spec.objectives[1], warm)
         on_fields(warm_start=warm.to_dict())
     tuner = _tuner(spec, sweep_id, runs[-1], data, optuna_storage, callbacks, stopper, resume)
-    grid = tuner.fit()
-    trials = past_trials(spec, runs[:-1]) + summarize(grid, spec.metric)
+    latest = summarize(tuner.fit(), spec.metric)
+    if resume and optuna_storage is not None:
+        latest = settle_restored(latest, finished_ray_trials(optuna_storage, sweep_id))
+    trials = past_trials(spec, runs[:-1]) + latest
+    # A resumed run can come back short (see ``shortfall``): replacement runs, recorded as
+    # runs of the sweep so that a later resume restores them, make up the trial count.
+    # Not under a time budget (there the budget, not the count, ends the run) or a cancel.
+    cancelled = stopper is not None and stopper.stop_all()
+    for _ in range(MAX_REPLACEMENT_RUNS if resume and not spec.time_budget_s else 0):
+        missing = shortfall(runs[-1], latest)
+        if not missing or cancelled:
+            break
+        runs.append(Run(f"{sweep_id}.replace{len(runs)}", missing, len(runs)))
+        on_fields(runs=[asdict(r) for r in runs])
+        tuner = _tuner(spec, sweep_id, runs[-1], data, optuna_storage, callbacks, stopper, resume)
+        latest = summarize(tuner.fit(), spec.metric)
+        trials += latest
+        cancelled = stopper is not None and stopper.stop_all()
     winner = select_winner(trials, spec.mode)
     on_status("retraining", best_trial=winner.trial_id, best_metric=winner.value)
     destination = f"{experiment_path(spec, sweep_id)}/{BEST_DIR}"

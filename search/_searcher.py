@@ -14,6 +14,9 @@ space TPE (and its random start-up phase) then repeats configurations. A repeat 
 (marked ``sweep:duplicate``, which TPE ignores) and a new one is asked for, first from TPE,
 then from a random sampler; only when none of ``max_resample`` tries is new (the space is
 exhausted, or nearly) is the repeat kept.
+
+Each Optuna trial carries the Ray Tune trial id it ran as (``sweep:ray_trial``), so a resumed
+sweep can tell which of the trials Ray restores had in fact finished before the driver died.
 """
 
 from __future__ import annotations
@@ -27,6 +30,20 @@ from ray.tune.search.optuna import OptunaSearch
 
 log = logging.getLogger(__name__)
 DUPLICATE_ATTR = "sweep:duplicate"
+RAY_TRIAL_ATTR = "sweep:ray_trial"
+
+
+def finished_ray_trials(storage: Any, study_name: str) -> set[str]:
+    """Ray Tune trial ids whose Optuna trial is COMPLETE or PRUNED in the study."""
+    import optuna
+    from optuna.trial import TrialState
+
+    study = optuna.load_study(study_name=study_name, storage=storage)
+    return {
+        t.system_attrs[RAY_TRIAL_ATTR]
+        for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+        if RAY_TRIAL_ATTR in t.system_attrs
+    }
 
 
 def config_key(params: dict[str, Any]) -> str:
@@ -53,6 +70,15 @@ class FidelityAwareOptunaSearch(OptunaSearch):
 
     # -- duplicates -------------------------------------------------------------------
     def suggest(self, trial_id: str) -> dict | None:
+        params = self._suggest_unseen(trial_id)
+        if params is not None and trial_id in self._ot_trials:
+            ot_trial = self._ot_trials[trial_id]
+            self._ot_study._storage.set_trial_system_attr(
+                ot_trial._trial_id, RAY_TRIAL_ATTR, trial_id
+            )
+        return params
+
+    def _suggest_unseen(self, trial_id: str) -> dict | None:
         from optuna.samplers import RandomSampler
         from optuna.trial import TrialState
 

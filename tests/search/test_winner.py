@@ -52,3 +52,24 @@ def test_trial_configs_split_and_turn_off_single_run_callbacks():
     assert train_cfg.early_stopping_patience == 0 and train_cfg.reduce_lr_patience == 0
     with pytest.raises(ValueError, match="not model or train settings"):
         trial_configs({"warp": 9}, TrainConfig())
+
+
+def test_a_resumed_run_owes_the_trials_it_lost_or_never_restored():
+    from search import Run, lost_on_restore, shortfall
+    from search._driver import LOST, settle_restored
+
+    gone = "ValueError: Could not recover from checkpoint as it does not exist on storage anymore."
+    assert lost_on_restore(gone) and lost_on_restore(ValueError(gone))
+    assert not lost_on_restore(None) and not lost_on_restore("ResourceExhaustedError: OOM")
+    run = Run("s", trials=5)
+    restored = [
+        TrialSummary("a", {}, (0.7,)),
+        TrialSummary("b", {}, (0.6, 0.7), status=LOST),  # finished before the kill
+        TrialSummary("c", {}, (0.6,), status=LOST),  # lost mid-training
+        TrialSummary("d", {}, (), status="ERROR"),  # a real error is not replaced
+    ]
+    assert shortfall(run, restored) == 3  # b, c and one Ray never restored
+    settled = settle_restored(restored, finished={"b", "zz"})
+    assert [t.status for t in settled] == ["TERMINATED", "TERMINATED", LOST, "ERROR"]
+    assert shortfall(run, settled) == 2
+    assert shortfall(Run("s", trials=2), settled) == 0

@@ -1,0 +1,59 @@
+"""The state callback when Ray restores trials on `sweep resume`, against a real Redis."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from cluster._callback import RedisStateCallback
+from cluster._redis_store import RedisStateStore
+
+
+def _trial(trial_id: str, tmp_path, error: str | None = None, checkpoint=None):
+    error_file = None
+    if error:
+        error_file = tmp_path / f"{trial_id}.txt"
+        error_file.write_text(f"Traceback (most recent call last):\n  ...\n{error}\n")
+    return SimpleNamespace(
+        trial_id=trial_id,
+        config={"units": 4},
+        error_file=str(error_file) if error_file else None,
+        latest_checkpoint_result=checkpoint,
+    )
+
+
+GONE = "ValueError: Could not recover from checkpoint as it does not exist on storage anymore."
+
+
+def test_a_trial_whose_checkpoint_is_gone_is_lost_and_a_finished_one_is_left_alone(
+    redis_url, tmp_path
+):
+    store = RedisStateStore(redis_url)
+    store.create_sweep("r", {}, "/r")
+    before = RedisStateCallback(store, "r", "val_accuracy", "max", max_epochs=2)
+    done, running, broken = (_trial(t, tmp_path) for t in ("done", "running", "broken"))
+    for t in (done, running, broken):
+        before.on_trial_start(0, [], t)
+        before.on_trial_result(0, [], t, {"epoch": 1, "val_accuracy": 0.7})
+    before.on_trial_result(0, [], done, {"epoch": 2, "val_accuracy": 0.8})
+    before.on_trial_complete(0, [], done)
+    finished = store.trials("r")["done"]
+    events_before = len(store.events("r", 10_000))
+
+    # the driver died; Ray's last snapshot still had all three RUNNING at epoch 1
+    after = RedisStateCallback(store, "r", "val_accuracy", "max", max_epochs=2)
+    ckpt = object()
+    done_again = _trial("done", tmp_path, GONE, ckpt)
+    running_again = _trial("running", tmp_path, GONE, ckpt)
+    broken_again = _trial("broken", tmp_path, "RuntimeError: out of memory", ckpt)
+    for t in (done_again, running_again, broken_again):
+        after.on_trial_start(0, [], t)
+        after.on_trial_error(0, [], t)
+
+    rows = store.trials("r")
+    assert rows["done"] == finished  # untouched: no rerun, no error
+    assert rows["running"]["status"] == "LOST"
+    assert "ran another trial in its place" in rows["running"]["error"]
+    assert rows["broken"]["status"] == "ERROR" and "out of memory" in rows["broken"]["error"]
+    later = store.events("r", 10_000)[events_before:]  # oldest first
+    assert not [e for e in later if e["trial_id"] == "done"]
+    assert {e["event"] for e in later} >= {"lost", "errored"}
