@@ -21,6 +21,17 @@ def data_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     )(fn)
 
 
+def pretrain_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--pretrain-embeddings/--no-pretrain-embeddings",
+        "pretrain_embeddings",
+        default=None,
+        help="Start the embedding from word vectors pre-trained (PPMI + SVD, ~30 s on the full "
+        "archive) on the training and unlabelled reviews (train/unsup). Overrides "
+        "data.pretrain_embeddings.",
+    )(fn)
+
+
 def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     fn = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")(fn)
     fn = click.option("-q", "--quiet", is_flag=True, help="No progress output.")(fn)

@@ -16,7 +16,7 @@ from ._common import (
     trial_counts,
 )
 from ._errors import BadInput, WorkFailed, cli_errors
-from ._options import run_options
+from ._options import pretrain_option, run_options
 
 
 def _override(spec, **values):
@@ -180,6 +180,7 @@ def _summary(record: dict) -> str:
 @click.option("--cpus", type=float, help="Overrides resources.cpus (per trial).")
 @click.option("--gpus", type=float, help="Overrides resources.gpus (per trial, 0.25 = quarter).")
 @click.option("--max-reviews", type=int, help="Overrides data.max_reviews.")
+@pretrain_option
 @click.option("--storage", help="Overrides storage (folder or URI of the storage root).")
 @click.option("--seed", type=int, help="Overrides seed (TPE).")
 @click.option("--time-budget", "time_budget_s", type=float, help="Overrides time_budget_s.")
@@ -203,6 +204,7 @@ def launch(
     cpus,
     gpus,
     max_reviews,
+    pretrain_embeddings,
     storage,
     seed,
     time_budget_s,
@@ -242,6 +244,7 @@ def launch(
         cost=cost,
         data__source=data_source,
         data__max_reviews=max_reviews,
+        data__pretrain_embeddings=pretrain_embeddings,
         asha__max_epochs=max_epochs,
         asha__grace_period=grace_period,
         resources__cpus=cpus,

@@ -6,7 +6,7 @@ import click
 
 from ._common import echo_json
 from ._errors import cli_errors
-from ._options import data_option, output_options
+from ._options import data_option, output_options, pretrain_option
 
 
 @click.command()
@@ -18,6 +18,7 @@ from ._options import data_option, output_options
     help="Use at most N train and N test reviews "
     "(stratified sample) for a quick run. Overrides data.max_reviews.",
 )
+@pretrain_option
 @click.option(
     "--architecture",
     type=click.Choice(["lstm", "stacked_lstm", "bilstm", "conv_lstm"]),
@@ -57,6 +58,7 @@ def train(
     spec,
     data_source,
     max_reviews,
+    pretrain_embeddings,
     architecture,
     vocab_size,
     sequence_length,
@@ -86,7 +88,14 @@ def train(
     from search import TrainSpec, load_yaml, override, parse_train_spec, run_training
 
     parsed = parse_train_spec(load_yaml(spec)) if spec else TrainSpec()
-    parsed = override(parsed, "data", source=data_source, max_reviews=max_reviews, seed=seed)
+    parsed = override(
+        parsed,
+        "data",
+        source=data_source,
+        max_reviews=max_reviews,
+        seed=seed,
+        pretrain_embeddings=pretrain_embeddings,
+    )
     parsed = override(
         parsed,
         "model",

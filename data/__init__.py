@@ -10,11 +10,13 @@ from ._dataset import (
     Dataset,
     default_cache_dir,
     load_dataset,
+    load_unlabeled,
     split_validation,
     stratified_split,
 )
 from ._describe import describe_dataset
 from ._download import IMDB_CHECKSUMS, IMDB_URL, download, file_digests
+from ._embeddings import ppmi_vectors
 from ._errors import DataError
 from ._prepare import DataConfig, Splits, Vectorized, prepare_splits, vectorize_splits
 from ._vectorize import (
@@ -23,6 +25,7 @@ from ._vectorize import (
     Vocabulary,
     build_vocabulary,
     sequence_view,
+    token_ids,
     vectorize,
 )
 
@@ -52,10 +55,13 @@ __all__ = [
     "download",
     "file_digests",
     "load_dataset",
+    "load_unlabeled",
+    "ppmi_vectors",
     "prepare_splits",
     "sequence_view",
     "split_validation",
     "stratified_split",
+    "token_ids",
     "tokenize",
     "vectorize",
     "vectorize_splits",

@@ -19,7 +19,7 @@ from sklearn.model_selection import train_test_split
 from ._csv import CsvOptions, read_csv
 from ._download import IMDB_URL, download, file_digests
 from ._errors import DataError
-from ._imdb import read_archive, read_folder, review_files
+from ._imdb import read_archive, read_folder, read_unlabeled, review_files
 
 PARSER_VERSION = "1"
 DEFAULT_SOURCE = "imdb"
@@ -140,6 +140,32 @@ def load_dataset(
         splits[name] = frame[~empty].reset_index(drop=True)
     _write_cache(where, splits, {"source": str(source), "kind": kind, "dropped_empty": dropped})
     return Dataset(splits["train"], splits["test"], fingerprint, str(source), dropped)
+
+
+def load_unlabeled(
+    source: str | os.PathLike = DEFAULT_SOURCE,
+    *,
+    cache_dir: Path | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """The unlabelled reviews of an IMDB archive or folder (``train/unsup``, 50,000 in the
+    official archive) as a frame with ``text, id``; empty for a CSV. Cached as Parquet next
+    to the labelled splits of the same source."""
+    cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+    kind, path = resolve_source(source, cache_dir, progress)
+    if kind == "csv":
+        return pd.DataFrame(columns=["text", "id"])
+    # beside (not in) the labelled cache folder, which is created atomically as a whole
+    where = cache_dir / "parsed" / f"{fingerprint_source(kind, path)}.unsup.parquet"
+    if where.exists():
+        return pd.read_parquet(where)
+    frame = read_unlabeled(path, progress)
+    frame = frame[frame["text"].str.strip() != ""].reset_index(drop=True)
+    where.parent.mkdir(parents=True, exist_ok=True)
+    tmp = where.with_name(f".tmp-{os.getpid()}-{where.name}")
+    frame.to_parquet(tmp, index=False)
+    os.replace(tmp, where)
+    return frame
 
 
 def _split_csv(

@@ -13,8 +13,10 @@ from tqdm import tqdm
 
 from ._errors import DataError
 
-# aclImdb/{train,test}/{pos,neg}/<id>_<rating>.txt ; train/unsup is ignored.
+# aclImdb/{train,test}/{pos,neg}/<id>_<rating>.txt ; train/unsup/<id>_0.txt is only read by
+# read_unlabeled (for pre-training embeddings), never as labelled data.
 _MEMBER = re.compile(r"(?:^|/)(train|test)/(pos|neg)/(\d+)_(\d+)\.txt$")
+_UNLABELED = re.compile(r"(?:^|/)train/unsup/(\d+)_\d+\.txt$")
 COLUMNS = ["text", "label", "rating", "id"]
 
 
@@ -103,3 +105,34 @@ def review_files(root: Path) -> Iterator[Path]:
             folder = root / split / polarity
             if folder.is_dir():
                 yield from sorted(folder.glob("*_*.txt"))
+
+
+def read_unlabeled(path: Path, progress: bool = True) -> pd.DataFrame:
+    """The unlabelled reviews (``train/unsup``) of an archive or extracted folder, as a frame
+    with ``text, id``; empty when the source has none."""
+    rows: list[dict] = []
+
+    def add(name: str, raw: bytes) -> None:
+        match = _UNLABELED.search(name)
+        if match is not None:
+            rows.append({"text": raw.decode("utf-8", errors="replace"), "id": f"unsup/{match[1]}"})
+
+    if path.is_dir():
+        root = path / "aclImdb" if (path / "aclImdb").is_dir() else path
+        files = sorted((root / "train" / "unsup").glob("*.txt"))
+        for file in tqdm(files, desc=f"read {root}/train/unsup", disable=not progress):
+            add(file.relative_to(root).as_posix(), file.read_bytes())
+    else:
+        try:
+            with tarfile.open(path, mode="r|*") as tar:
+                for member in tqdm(tar, desc=f"read {path.name} (unsup)", disable=not progress):
+                    if member.isfile() and _UNLABELED.search(member.name):
+                        fh = tar.extractfile(member)
+                        add(member.name, fh.read() if fh else b"")
+        except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
+            raise DataError(
+                f"{path}: the archive is corrupt or truncated ({exc}); download it again "
+                "or point --data at an intact copy"
+            ) from exc
+    frame = pd.DataFrame(rows, columns=["text", "id"])
+    return frame.sort_values("id", kind="stable").reset_index(drop=True)

@@ -7,12 +7,20 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from ._clean import CleanConfig
 from ._csv import CsvOptions
-from ._dataset import DEFAULT_SOURCE, load_dataset, split_validation, stratified_split
+from ._dataset import (
+    DEFAULT_SOURCE,
+    load_dataset,
+    load_unlabeled,
+    split_validation,
+    stratified_split,
+)
+from ._embeddings import ppmi_vectors
 from ._errors import DataError
-from ._vectorize import Vocabulary, build_vocabulary, vectorize
+from ._vectorize import Vocabulary, build_vocabulary, token_ids, vectorize
 
 
 @dataclass(frozen=True)
@@ -21,6 +29,10 @@ class DataConfig:
 
     ``max_reviews`` subsamples train and test (stratified, seeded) for quick runs;
     ``validation_fraction`` of train is held out for model selection.
+    ``pretrain_embeddings`` pre-trains word vectors (PPMI + SVD, ``data.ppmi_vectors``) on
+    the training reviews plus the source's unlabelled ones (``train/unsup`` of the IMDB
+    archive; none for a CSV) and starts every model's embedding from them; never on
+    validation or test text.
     """
 
     source: str = DEFAULT_SOURCE
@@ -33,8 +45,12 @@ class DataConfig:
     test_fraction: float = 0.2
     cache_dir: str | None = None
     clean: CleanConfig = field(default_factory=CleanConfig)
+    pretrain_embeddings: bool = False
+    pretrain_window: int = 5
 
     def __post_init__(self) -> None:
+        if not 1 <= self.pretrain_window <= 20:
+            raise ValueError(f"pretrain_window={self.pretrain_window} must be in [1, 20]")
         if not 0 < self.validation_fraction < 1:
             raise ValueError(f"validation_fraction={self.validation_fraction} must be in (0, 1)")
         if not 0 < self.test_fraction < 1:
@@ -50,6 +66,8 @@ class Splits:
     test: pd.DataFrame
     fingerprint: str
     dropped_empty: int = 0
+    unlabeled: pd.DataFrame | None = None  # loaded only to pre-train embeddings
+    pretrain_window: int = 5
 
 
 @dataclass(frozen=True)
@@ -65,6 +83,8 @@ class Vectorized:
     y_test: np.ndarray
     train_lengths: np.ndarray
     fingerprint: str
+    embeddings: np.ndarray | None = None  # pre-trained, at the largest vocabulary and dim
+    embeddings_from: int = 0  # reviews they were pre-trained on
 
     @property
     def max_length(self) -> int:
@@ -93,7 +113,24 @@ def prepare_splits(config: DataConfig, progress: bool = True) -> Splits:
         train = _subsample(train, config.max_reviews, config.seed)
         test = _subsample(test, config.max_reviews, config.seed)
     train, validation = split_validation(train, config.validation_fraction, config.seed)
-    return Splits(train, validation, test, dataset.fingerprint, dataset.dropped_empty)
+    unlabeled = None
+    if config.pretrain_embeddings:
+        unlabeled = load_unlabeled(
+            config.source,
+            cache_dir=Path(config.cache_dir) if config.cache_dir else None,
+            progress=progress,
+        )
+        if config.max_reviews:
+            unlabeled = unlabeled.iloc[: 2 * config.max_reviews]
+    return Splits(
+        train,
+        validation,
+        test,
+        dataset.fingerprint,
+        dataset.dropped_empty,
+        unlabeled,
+        config.pretrain_window,
+    )
 
 
 def vectorize_splits(
@@ -102,14 +139,30 @@ def vectorize_splits(
     max_length: int,
     clean: CleanConfig = CleanConfig(),
     progress: bool = False,
+    embedding_dim: int | None = None,
 ) -> Vectorized:
-    """Build the vocabulary on the training part only and vectorize all three splits."""
+    """Build the vocabulary on the training part (plus the unlabelled reviews, when loaded
+    for pre-training; never validation or test) and vectorize all three splits.
+
+    With ``embedding_dim`` and unlabelled reviews loaded (``DataConfig.pretrain_embeddings``)
+    also pre-train ``(max_vocab, embedding_dim)`` word vectors on train + unlabelled text.
+    """
     if len(splits.train) == 0:
         raise DataError("the training split is empty; use more data")
-    vocab = build_vocabulary(splits.train["text"], max_vocab, clean)
+    # with unlabelled reviews (pre-training) the vocabulary also covers words only they hold
+    unlabeled = [] if splits.unlabeled is None else list(splits.unlabeled["text"])
+    vocab = build_vocabulary([*splits.train["text"], *unlabeled], max_vocab, clean)
     x_train, lengths = vectorize(splits.train["text"].tolist(), vocab, max_length, progress)
     x_val, _ = vectorize(splits.validation["text"].tolist(), vocab, max_length, progress)
     x_test, _ = vectorize(splits.test["text"].tolist(), vocab, max_length, progress)
+    embeddings, pretrained_on = None, 0
+    if embedding_dim and splits.unlabeled is not None:
+        texts = [*splits.train["text"], *unlabeled]
+        pretrained_on = len(texts)
+        bar = tqdm(texts, desc="pre-train embeddings", disable=not progress, leave=False)
+        embeddings = ppmi_vectors(
+            token_ids(bar, vocab), len(vocab), embedding_dim, window=splits.pretrain_window
+        )
     return Vectorized(
         vocab,
         x_train,
@@ -120,4 +173,6 @@ def vectorize_splits(
         splits.test["label"].to_numpy("int32"),
         lengths,
         splits.fingerprint,
+        embeddings,
+        pretrained_on,
     )

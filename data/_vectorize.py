@@ -13,7 +13,7 @@ vocabulary and map raw text to exactly the ids a trial trained on.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,6 +76,16 @@ def vectorize(
         cut = tokens[-max_length:]
         ids[row, : len(cut)] = [index.get(t, OOV_ID) for t in cut]
     return ids, lengths
+
+
+def token_ids(
+    texts: Iterable[str], vocabulary: Vocabulary, vocab_size: int | None = None
+) -> Iterator[np.ndarray]:
+    """Each text's ids, untruncated and unpadded (ids ``>= vocab_size`` become OOV)."""
+    limit = vocab_size or len(vocabulary)
+    index = {tok: i for i, tok in enumerate(vocabulary.tokens[:limit]) if i >= 2}
+    for text in texts:
+        yield np.array([index.get(t, OOV_ID) for t in tokenize(text, vocabulary.clean)], np.int32)
 
 
 def sequence_view(ids: np.ndarray, vocab_size: int, sequence_length: int) -> np.ndarray:

@@ -3,7 +3,7 @@
 No Ray and no Redis here, so one training run works without a cluster.
 """
 
-from ._builders import build_model
+from ._builders import build_model, load_embeddings
 from ._config import ARCHITECTURES, OPTIMIZERS, POOLINGS, ConfigError, ModelConfig, TrainConfig
 from ._evaluate import (
     LABELS,
@@ -65,6 +65,7 @@ __all__ = [
     "html_page",
     "html_table",
     "inference_latency_ms",
+    "load_embeddings",
     "load_model",
     "make_dataset",
     "predict_texts",

@@ -11,6 +11,7 @@ activations and no recurrent dropout, so TensorFlow picks the cuDNN kernel on a 
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import layers, ops
 
 from ._config import ModelConfig
@@ -118,3 +119,20 @@ def build_model(config: ModelConfig) -> keras.Model:
         x = layers.Dropout(config.dropout, name="head_dropout")(x)
     out = layers.Dense(1, activation="sigmoid", name="positive")(x)
     return keras.Model(ids, out, name=config.architecture)
+
+
+def load_embeddings(model: keras.Model, vectors) -> None:
+    """Start ``model``'s embedding from pre-trained ``vectors``: the top-left block of a
+    matrix with at least the embedding's dimension. Rows beyond a smaller vocabulary (ids
+    that never occur) keep their initial values."""
+    layer = model.get_layer("embedding")
+    rows, cols = layer.input_dim, layer.output_dim
+    if vectors.shape[1] < cols:
+        raise ValueError(
+            f"pre-trained vectors of dimension {vectors.shape[1]} are smaller than the "
+            f"embedding's {cols}; pre-train at the largest dimension of the search space"
+        )
+    weights = np.array(layer.get_weights()[0])
+    n = min(rows, vectors.shape[0])
+    weights[:n] = vectors[:n, :cols]
+    layer.set_weights([weights])

@@ -17,7 +17,15 @@ from typing import Any
 import numpy as np
 
 from data import Splits, Vectorized, prepare_splits, sequence_view, vectorize_splits
-from model import Evaluation, build_model, configure_runtime, evaluate, export_model, fit
+from model import (
+    Evaluation,
+    build_model,
+    configure_runtime,
+    evaluate,
+    export_model,
+    fit,
+    load_embeddings,
+)
 
 from ._searcher import finished_ray_trials
 from ._single import report_writer
@@ -59,6 +67,7 @@ def prepare_data(spec: SweepSpec, progress: bool = True) -> tuple[Splits, Vector
         spec.space.max_sequence_length,
         spec.data.clean,
         progress,
+        embedding_dim=spec.space.max_embedding_dim,
     )
 
 
@@ -223,6 +232,8 @@ def retrain_and_export(
     x_train = sequence_view(data.x_train, v, n)
     x_val = sequence_view(data.x_val, v, n)
     net = build_model(model_cfg)
+    if data.embeddings is not None:
+        load_embeddings(net, data.embeddings)
     if spec.retrain:
         x = np.concatenate([x_train, x_val])
         y = np.concatenate([data.y_train, data.y_val])
@@ -265,6 +276,7 @@ def retrain_and_export(
             "n_validation": len(data.y_val),
             "n_test": len(data.y_test),
             "source": spec.data.source,
+            "embeddings_pretrained_on": data.embeddings_from,
         },
         "spec": spec_to_dict(spec),
         "history": [asdict(r) for r in history],

@@ -16,6 +16,7 @@ from model import (
     evaluate,
     export_model,
     fit,
+    load_embeddings,
     write_evaluation_report,
 )
 
@@ -56,9 +57,16 @@ def run_training(
     configure_runtime(seed=spec.train.seed)
     splits = prepare_splits(spec.data, progress=progress)
     vec = vectorize_splits(
-        splits, spec.model.vocab_size, spec.model.sequence_length, spec.data.clean, progress
+        splits,
+        spec.model.vocab_size,
+        spec.model.sequence_length,
+        spec.data.clean,
+        progress,
+        embedding_dim=spec.model.embedding_dim,
     )
     net = build_model(spec.model)
+    if vec.embeddings is not None:
+        load_embeddings(net, vec.embeddings)
     history = fit(net, (vec.x_train, vec.y_train), (vec.x_val, vec.y_val), spec.train, on_epoch)
     test, probabilities = evaluate(net, vec.x_test, vec.y_test)
     best = max(history, key=lambda r: r.val_accuracy)
@@ -83,6 +91,7 @@ def run_training(
                 "n_train": len(vec.y_train),
                 "n_validation": len(vec.y_val),
                 "n_test": len(vec.y_test),
+                "embeddings_pretrained_on": vec.embeddings_from,
             },
             "epochs": len(history),
             "best_epoch": best.epoch,

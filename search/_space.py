@@ -150,6 +150,10 @@ class SearchSpace:
         return int(self.vocab_size.largest)
 
     @property
+    def max_embedding_dim(self) -> int:
+        return int(self.embedding_dim.largest)
+
+    @property
     def max_sequence_length(self) -> int:
         return int(self.sequence_length.largest)
 

@@ -23,6 +23,7 @@ from model import (
     configure_runtime,
     fit,
     inference_latency_ms,
+    load_embeddings,
 )
 
 _MODEL_KEYS = {f.name for f in fields(ModelConfig)}
@@ -75,7 +76,10 @@ def lstm_trial(config: dict[str, Any], data: Vectorized, context: TrialContext) 
     configure_runtime(cpus=context.cpus, seed=context.base_train.seed)
     model_cfg, train_cfg = trial_configs(config, context.base_train)
     train, val = trial_views(data, model_cfg)
-    net = compile_model(build_model(model_cfg), train_cfg)
+    net = build_model(model_cfg)
+    if data.embeddings is not None:
+        load_embeddings(net, data.embeddings)
+    net = compile_model(net, train_cfg)
     start = 0
     checkpoint = tune.get_checkpoint()
     if checkpoint:

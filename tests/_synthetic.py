@@ -76,18 +76,35 @@ def write_folder(root: Path, n_per_class: int = 60, seed: int = 0) -> Path:
     return base
 
 
-def write_archive(path: Path, n_per_class: int = 60, seed: int = 0) -> Path:
-    """``aclImdb_v1.tar.gz`` layout, written without touching the real dataset."""
-    rows = {"train": corpus(n_per_class, seed), "test": corpus(n_per_class, seed + 1)}
+def write_archive(path: Path, n_per_class: int = 60, seed: int = 0, unlabeled: int = 0) -> Path:
+    """``aclImdb_v1.tar.gz`` layout, written without touching the real dataset; with
+    ``unlabeled`` reviews of both classes under ``train/unsup``."""
+    rng = random.Random(seed + 2)
+    return write_reviews_archive(
+        path,
+        {"train": corpus(n_per_class, seed), "test": corpus(n_per_class, seed + 1)},
+        [review(rng, i % 2) for i in range(unlabeled)],
+    )
+
+
+def write_reviews_archive(
+    path: Path, splits: dict[str, list[tuple[str, int, int]]], unlabeled: list[str] = ()
+) -> Path:
+    """An archive in the aclImdb layout from ``(text, label, rating)`` rows per split and
+    unlabelled texts."""
     with tarfile.open(path, "w:gz") as tar:
-        for split, items in rows.items():
+
+        def add(name: str, text: str) -> None:
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+        for split, items in splits.items():
             for i, (text, label, rating) in enumerate(items):
-                data = text.encode()
-                info = tarfile.TarInfo(
-                    f"aclImdb/{split}/{'pos' if label else 'neg'}/{i}_{rating}.txt"
-                )
-                info.size = len(data)
-                tar.addfile(info, io.BytesIO(data))
+                add(f"aclImdb/{split}/{'pos' if label else 'neg'}/{i}_{rating}.txt", text)
+        for i, text in enumerate(unlabeled):
+            add(f"aclImdb/train/unsup/{i}_0.txt", text)
     return path
 
 

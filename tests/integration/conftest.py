@@ -46,7 +46,8 @@ def write_spec(folder, archive, **overrides) -> str:
 
 @pytest.fixture(scope="session")
 def sweep_archive(tmp_path_factory):
-    return _synthetic.write_archive(tmp_path_factory.mktemp("sweepdata") / "a.tar.gz", 150)
+    path = tmp_path_factory.mktemp("sweepdata") / "a.tar.gz"
+    return _synthetic.write_archive(path, 150, unlabeled=100)
 
 
 @pytest.fixture(scope="module")

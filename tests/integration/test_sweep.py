@@ -22,7 +22,9 @@ def finished_sweep(ray_2_cpus, redis_server, sweep_archive, tmp_path_factory):
     redis.Redis.from_url(redis_server.url).flushdb()
     folder = tmp_path_factory.mktemp("sweep")
     spec = write_spec(folder, sweep_archive)
-    result = CliRunner().invoke(main, ["launch", spec, "--redis-url", redis_server.url, "--json"])
+    result = CliRunner().invoke(
+        main, ["launch", spec, "--pretrain-embeddings", "--redis-url", redis_server.url, "--json"]
+    )
     assert result.exit_code == 0, result.output
     record = json.loads(result.output[result.output.index("{") :])
     return record, folder, redis_server.url
@@ -130,6 +132,9 @@ def test_best_output_and_predict(finished_sweep, tmp_path):
     assert meta["sweep_id"] == record["id"] and meta["trial_id"] == record["best_trial"]
     assert meta["retrained_on"] == "train+validation"
     assert meta["test"]["accuracy"] > 0.7
+    # trials and the retrain started from embeddings pre-trained on train + unlabelled reviews
+    assert meta["spec"]["data"]["pretrain_embeddings"] is True
+    assert meta["data"]["embeddings_pretrained_on"] == 240 + 100
     got = json.loads(
         _run(
             "predict",
