@@ -34,6 +34,13 @@ def test_quick_example_parses_and_round_trips():
     assert parse_sweep_spec(yaml.safe_load(yaml.safe_dump(spec_to_dict(spec)))) == spec
 
 
+def test_quality_example_pretrains_embeddings_at_the_largest_dimension():
+    spec = parse_sweep_spec(load_yaml(str(EXAMPLES / "quality.yaml")))
+    assert spec.data.pretrain_embeddings and spec.space.max_embedding_dim == 128
+    assert spec.asha.grace_period == 2 and spec.retrain
+    assert parse_sweep_spec(spec_to_dict(spec)) == spec
+
+
 @pytest.mark.parametrize(
     ("mapping", "message"),
     [
