@@ -188,3 +188,19 @@ def test_predict_refuses_a_model_whose_file_fails_its_sha256(trained, tmp_path):
     result = CliRunner().invoke(main, ["predict", str(copy), "great film"])
     assert result.exit_code == 2 and "fails its sha256 check" in result.output
     assert "Traceback" not in result.output
+
+
+def test_train_pretrains_embeddings_from_the_flag_and_from_a_csv(tmp_path):
+    from tests import _synthetic
+
+    archive = _synthetic.write_archive(tmp_path / "a.tar.gz", 60, unlabeled=50)
+    csv = _synthetic.write_csv(tmp_path / "r.csv", 60)
+    for source, pretrained_on in ((archive, 96 + 50), (csv, 76)):
+        out = tmp_path / source.stem
+        args = ["train", "--data", str(source), "--pretrain-embeddings", *SMALL]
+        result = CliRunner().invoke(main, [*args, "--epochs", "1", "--output", str(out)])
+        assert result.exit_code == 0, result.output
+        meta = json.loads((out / "metadata.json").read_text())
+        assert meta["data"]["pretrain_embeddings"] is True
+        # train split only (80 %) plus the archive's unlabelled reviews; a CSV has none
+        assert meta["data"]["embeddings_pretrained_on"] == pretrained_on
