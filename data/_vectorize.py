@@ -66,24 +66,19 @@ def vectorize(
     Returns ``(ids, lengths)``; ``lengths`` is the untruncated number of tokens of each text
     (used for statistics and for length-bucketed batching).
     """
-    index = {tok: i for i, tok in enumerate(vocabulary.tokens) if i >= 2}
     ids = np.zeros((len(texts), max_length), dtype=np.int32)
     lengths = np.zeros(len(texts), dtype=np.int32)
     rows = tqdm(texts, desc="vectorize", unit=" reviews", disable=not progress, leave=False)
-    for row, text in enumerate(rows):
-        tokens = tokenize(text, vocabulary.clean)
-        lengths[row] = len(tokens)
-        cut = tokens[-max_length:]
-        ids[row, : len(cut)] = [index.get(t, OOV_ID) for t in cut]
+    for row, text_ids in enumerate(token_ids(rows, vocabulary)):
+        lengths[row] = len(text_ids)
+        cut = text_ids[-max_length:]
+        ids[row, : len(cut)] = cut
     return ids, lengths
 
 
-def token_ids(
-    texts: Iterable[str], vocabulary: Vocabulary, vocab_size: int | None = None
-) -> Iterator[np.ndarray]:
-    """Each text's ids, untruncated and unpadded (ids ``>= vocab_size`` become OOV)."""
-    limit = vocab_size or len(vocabulary)
-    index = {tok: i for i, tok in enumerate(vocabulary.tokens[:limit]) if i >= 2}
+def token_ids(texts: Iterable[str], vocabulary: Vocabulary) -> Iterator[np.ndarray]:
+    """Each text's ids, untruncated and unpadded (unknown tokens are the OOV id)."""
+    index = {tok: i for i, tok in enumerate(vocabulary.tokens) if i >= 2}
     for text in texts:
         yield np.array([index.get(t, OOV_ID) for t in tokenize(text, vocabulary.clean)], np.int32)
 

@@ -122,9 +122,11 @@ def build_model(config: ModelConfig) -> keras.Model:
 
 
 def load_embeddings(model: keras.Model, vectors) -> None:
-    """Start ``model``'s embedding from pre-trained ``vectors``: the top-left block of a
-    matrix with at least the embedding's dimension. Rows beyond a smaller vocabulary (ids
-    that never occur) keep their initial values."""
+    """Start ``model``'s embedding from pre-trained ``vectors`` (``None``: leave it as
+    initialised): the top-left block of a matrix with at least the embedding's dimension.
+    Rows beyond a smaller vocabulary (ids that never occur) keep their initial values."""
+    if vectors is None:
+        return
     layer = model.get_layer("embedding")
     rows, cols = layer.input_dim, layer.output_dim
     if vectors.shape[1] < cols:

@@ -27,7 +27,6 @@ from model import (
     load_embeddings,
 )
 
-from ._searcher import finished_ray_trials
 from ._single import report_writer
 from ._sweep_spec import SweepSpec, spec_to_dict
 from ._trial import TrialContext, lstm_trial, trial_configs
@@ -232,8 +231,7 @@ def retrain_and_export(
     x_train = sequence_view(data.x_train, v, n)
     x_val = sequence_view(data.x_val, v, n)
     net = build_model(model_cfg)
-    if data.embeddings is not None:
-        load_embeddings(net, data.embeddings)
+    load_embeddings(net, data.embeddings)
     if spec.retrain:
         x = np.concatenate([x_train, x_val])
         y = np.concatenate([data.y_train, data.y_val])
@@ -331,6 +329,8 @@ def run_sweep(
     tuner = _tuner(spec, sweep_id, runs[-1], data, optuna_storage, callbacks, stopper, resume)
     latest = summarize(tuner.fit(), spec.metric)
     if resume and optuna_storage is not None:
+        from ._searcher import finished_ray_trials  # imports Ray Tune: only where it runs
+
         latest = settle_restored(latest, finished_ray_trials(optuna_storage, sweep_id))
     trials = past_trials(spec, runs[:-1]) + latest
     # A resumed run can come back short (see ``shortfall``): replacement runs, recorded as

@@ -65,8 +65,7 @@ def run_training(
         embedding_dim=spec.model.embedding_dim,
     )
     net = build_model(spec.model)
-    if vec.embeddings is not None:
-        load_embeddings(net, vec.embeddings)
+    load_embeddings(net, vec.embeddings)
     history = fit(net, (vec.x_train, vec.y_train), (vec.x_val, vec.y_val), spec.train, on_epoch)
     test, probabilities = evaluate(net, vec.x_test, vec.y_test)
     best = max(history, key=lambda r: r.val_accuracy)

@@ -77,8 +77,7 @@ def lstm_trial(config: dict[str, Any], data: Vectorized, context: TrialContext) 
     model_cfg, train_cfg = trial_configs(config, context.base_train)
     train, val = trial_views(data, model_cfg)
     net = build_model(model_cfg)
-    if data.embeddings is not None:
-        load_embeddings(net, data.embeddings)
+    load_embeddings(net, data.embeddings)
     net = compile_model(net, train_cfg)
     start = 0
     checkpoint = tune.get_checkpoint()

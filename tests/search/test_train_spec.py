@@ -93,3 +93,13 @@ def test_any_mapping_either_parses_or_raises_spec_error(mapping):
     assert isinstance(spec, TrainSpec)
     # whatever parsed survives a YAML round trip of its input
     assert parse_train_spec(yaml.safe_load(yaml.safe_dump(mapping))) == spec
+
+
+def test_the_search_package_loads_without_ray_tune():
+    """`sweep train` imports `search`; Ray Tune is imported only where a sweep runs."""
+    import subprocess
+    import sys
+
+    code = "import sys, search; print('ray.tune' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
