@@ -36,6 +36,13 @@ from ._options import data_option, output_options, pretrain_option
     help="bilstm pooling over time. Overrides model.pooling.",
 )
 @click.option(
+    "--ngram-buckets",
+    type=int,
+    help="Add a bag-of-n-grams branch beside the LSTM: words and bigrams hashed into N "
+    "buckets (e.g. 1048576; 0 = none). Overrides model.ngram_buckets (default 0).",
+)
+@click.option("--ngram-dim", type=int, help="Overrides model.ngram_dim (default 16).")
+@click.option(
     "--optimizer",
     type=click.Choice(["adam", "rmsprop", "adamw"]),
     help="Overrides train.optimizer (default adam).",
@@ -67,6 +74,8 @@ def train(
     layers,
     dropout,
     pooling,
+    ngram_buckets,
+    ngram_dim,
     optimizer,
     learning_rate,
     batch_size,
@@ -107,6 +116,8 @@ def train(
         layers=layers,
         dropout=dropout,
         pooling=pooling,
+        ngram_buckets=ngram_buckets,
+        ngram_dim=ngram_dim,
     )
     parsed = override(
         parsed,

@@ -25,6 +25,10 @@ class ModelConfig:
     ``pooling`` applies to ``bilstm`` (``last`` state, or masked ``max``/``mean`` over time);
     ``conv_*`` apply to ``conv_lstm``; ``layers`` is the number of recurrent layers
     (``stacked_lstm`` needs at least 2).
+
+    ``ngram_buckets`` > 0 adds a bag-of-n-grams branch beside the LSTM (fastText-style: the
+    mean of ``ngram_dim``-dimensional embeddings of the review's words and of its bigrams,
+    hashed into ``ngram_buckets`` buckets), read by the same output layer.
     """
 
     architecture: str = "lstm"
@@ -38,6 +42,8 @@ class ModelConfig:
     conv_filters: int = 64
     conv_kernel_size: int = 5
     conv_pool_size: int = 2
+    ngram_buckets: int = 0
+    ngram_dim: int = 16
 
     def __post_init__(self) -> None:
         _check(
@@ -52,6 +58,7 @@ class ModelConfig:
             "conv_filters",
             "conv_kernel_size",
             "conv_pool_size",
+            "ngram_dim",
         ):
             value = getattr(self, name)
             _check(value >= 1, f"{name}={value} must be >= 1")
@@ -59,6 +66,10 @@ class ModelConfig:
         _check(
             self.architecture != "stacked_lstm" or self.layers >= 2,
             f"stacked_lstm needs layers >= 2, got layers={self.layers}; use layers: 2 or lstm",
+        )
+        _check(
+            0 <= self.ngram_buckets <= 1 << 24,
+            f"ngram_buckets={self.ngram_buckets} must be in [0, 16777216] (0: no n-gram branch)",
         )
         _check(0.0 <= self.dropout < 1.0, f"dropout={self.dropout} must be in [0, 1)")
         _check(

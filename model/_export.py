@@ -51,7 +51,11 @@ def end_to_end(trained: keras.Model, vocabulary: Vocabulary, config: ModelConfig
         name="vectorize",
     )
     ids = KeepLastTokens(config.sequence_length, name="keep_last")(vectorizer(cleaned))
-    return keras.Model(text, trained(ids), name="sentiment")
+    # an uncompiled copy: the export holds the weights, not the optimizer's state (Adam keeps
+    # two more values per weight, which would triple the file)
+    classifier = type(trained).from_config(trained.get_config())
+    classifier.set_weights(trained.get_weights())
+    return keras.Model(text, classifier(ids), name="sentiment")
 
 
 def library_versions() -> dict[str, str]:

@@ -70,3 +70,39 @@ class KeepLastTokens(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "length": self.length}
+
+
+@keras.saving.register_keras_serializable(package="sweep")
+class BranchDropout(keras.layers.Layer):
+    """Mean of branch logits; in training each example drops all but one branch at random.
+
+    With two branches an example sees the LSTM alone, the n-gram bag alone or both, each
+    with probability 1/3, so every branch also learns to classify on its own instead of
+    leaning on the other (trained jointly, the fast-fitting LSTM leaves the bag little to
+    learn). At inference the output is the mean of all branch logits: an ensemble.
+    """
+
+    def __init__(self, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, logits, training=False):
+        stacked = keras.ops.concatenate(logits, axis=-1)  # [batch, branches]
+        if not training:
+            return keras.ops.mean(stacked, axis=-1, keepdims=True)
+        n = len(logits)
+        pick = keras.random.randint(
+            (keras.ops.shape(stacked)[0], 1), 0, n + 1, seed=self.seed_generator
+        )  # n: keep every branch, otherwise keep only branch `pick`
+        keep = keras.ops.logical_or(pick == n, pick == keras.ops.arange(n)[None, :])
+        keep = keras.ops.cast(keep, stacked.dtype)
+        return keras.ops.sum(stacked * keep, axis=-1, keepdims=True) / keras.ops.sum(
+            keep, axis=-1, keepdims=True
+        )
+
+    def compute_output_shape(self, input_shapes):
+        return (input_shapes[0][0], 1)
+
+    def get_config(self):
+        return {**super().get_config(), "seed": self.seed}

@@ -141,6 +141,7 @@ def test_predict_csv_keeps_columns_and_adds_label_probability(trained, tmp_path)
         (["train", "--data", "/nonexistent.tar.gz"], "does not exist"),
         (["train", "--units", "0", "--data", "{archive}"], "units=0 must be >= 1"),
         (["train", "{badspec}"], "unknown key"),
+        (["train", "--ngram-buckets", "-5", "--data", "{archive}"], "ngram_buckets=-5 must be in"),
     ],
 )
 def test_bad_input_exits_2_with_a_message(args, message, trained, tmp_path, learnable_archive):
@@ -204,3 +205,16 @@ def test_train_pretrains_embeddings_from_the_flag_and_from_a_csv(tmp_path):
         assert meta["data"]["pretrain_embeddings"] is True
         # train split only (80 %) plus the archive's unlabelled reviews; a CSV has none
         assert meta["data"]["embeddings_pretrained_on"] == pretrained_on
+
+
+def test_train_with_an_ngram_branch_learns_exports_and_predicts(learnable_archive, tmp_path):
+    out = tmp_path / "ngrams"
+    args = ["train", "--data", str(learnable_archive), *SMALL, "--architecture", "bilstm"]
+    args += ["--pooling", "max", "--ngram-buckets", "512", "--ngram-dim", "4", "--epochs", "3"]
+    result = CliRunner().invoke(main, [*args, "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["model_config"]["ngram_buckets"] == 512 and meta["model_config"]["ngram_dim"] == 4
+    assert meta["test"]["accuracy"] > 0.8
+    result = CliRunner().invoke(main, ["predict", str(out), "superb brilliant loved"])
+    assert result.exit_code == 0 and result.output.startswith("positive"), result.output

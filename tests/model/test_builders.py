@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 from model import ConfigError, ModelConfig, TrainConfig, build_model, evaluate, fit
+from model._builders import ngram_ids
+from model._layers import BranchDropout
 
 SMALL = {"vocab_size": 200, "sequence_length": 48, "embedding_dim": 8, "units": 4}
 
@@ -19,6 +21,8 @@ SMALL = {"vocab_size": 200, "sequence_length": 48, "embedding_dim": 8, "units": 
         {"architecture": "bilstm", "pooling": "max"},
         {"architecture": "bilstm", "pooling": "mean"},
         {"architecture": "conv_lstm", "conv_filters": 8, "conv_kernel_size": 3},
+        {"architecture": "lstm", "ngram_buckets": 64},
+        {"architecture": "bilstm", "pooling": "max", "ngram_buckets": 64, "ngram_dim": 4},
     ],
     ids=lambda e: "-".join(str(v) for v in e.values()),
 )
@@ -44,6 +48,8 @@ def test_each_architecture_builds_and_trains_one_step(extra, tiny_vectors, seede
         {"architecture": "bilstm", "pooling": "max"},
         {"architecture": "bilstm", "pooling": "mean"},
         {"architecture": "conv_lstm", "conv_filters": 8, "conv_kernel_size": 3},
+        {"architecture": "bilstm", "pooling": "mean", "ngram_buckets": 64},
+        {"architecture": "conv_lstm", "ngram_buckets": 1000, "ngram_dim": 3},
     ],
     ids=lambda e: "-".join(str(v) for v in e.values()),
 )
@@ -58,13 +64,15 @@ def test_prediction_does_not_depend_on_the_padding_that_follows(extra, seeded):
         np.testing.assert_allclose(net.predict(padded, verbose=0), exact, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("architecture", ["lstm", "conv_lstm", "bilstm"])
+@pytest.mark.parametrize("architecture", ["lstm", "conv_lstm", "bilstm", "lstm+ngrams"])
 def test_small_model_learns_above_chance_on_right_padded_input(architecture, tiny_vectors, seeded):
     v = tiny_vectors
+    architecture, _, ngrams = architecture.partition("+")
     cfg = ModelConfig(
         **{**SMALL, "units": 8, "embedding_dim": 16},
         architecture=architecture,
         pooling="max" if architecture == "bilstm" else "last",
+        ngram_buckets=256 if ngrams else 0,
     )
     net = build_model(cfg)
     history = fit(
@@ -103,6 +111,8 @@ def test_early_stopping_and_reduce_lr_act(tiny_vectors, seeded):
         ({"dropout": 1.5}, r"dropout=1.5 must be in \[0, 1\)"),
         ({"pooling": "sum"}, "pooling='sum' is unknown"),
         ({"units": 0}, "units=0 must be >= 1"),
+        ({"ngram_buckets": -1}, r"ngram_buckets=-1 must be in \[0, 16777216\]"),
+        ({"ngram_dim": 0}, "ngram_dim=0 must be >= 1"),
     ],
 )
 def test_bad_model_config_names_the_value(kwargs, message):
@@ -148,3 +158,25 @@ def test_unmasked_lstm_read_at_the_last_step_equals_keras_masked_lstm(pooling, s
     np.testing.assert_allclose(
         ours.predict(batch, verbose=0), reference.predict(batch, verbose=0), rtol=1e-5, atol=1e-6
     )
+
+
+def test_ngram_ids_keep_words_hash_ordered_bigrams_and_skip_padding():
+    ids = np.array([[5, 7, 9, 0, 0], [7, 5, 0, 0, 0]], dtype=np.int32)
+    grams = np.asarray(ngram_ids(ids, vocab_size=10, buckets=1000))
+    np.testing.assert_array_equal(grams[:, :5], ids)  # words keep their own rows
+    bigrams = grams[:, 5:]
+    assert bigrams[0].tolist() == [10 + 57, 10 + 79, 0, 0]  # a * vocab + b, offset by vocab
+    assert bigrams[1].tolist() == [10 + 75, 0, 0, 0]  # (7, 5) is not (5, 7)
+    small = np.asarray(ngram_ids(ids, vocab_size=10, buckets=7))[:, 5:]
+    assert ((small == 0) | ((small >= 10) & (small < 17))).all()  # hashed into the buckets
+
+
+def test_branch_dropout_averages_at_inference_and_drops_branches_in_training(seeded):
+    layer = BranchDropout(seed=1)
+    lstm = np.full((3000, 1), 1.0, "float32")
+    bag = np.full((3000, 1), 3.0, "float32")
+    np.testing.assert_allclose(np.asarray(layer([lstm, bag])), 2.0)
+    trained = np.asarray(layer([lstm, bag], training=True)).ravel()
+    values, counts = np.unique(trained, return_counts=True)
+    assert values.tolist() == [1.0, 2.0, 3.0]  # the LSTM alone, both, the bag alone
+    assert (np.abs(counts / 3000 - 1 / 3) < 0.05).all()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import keras
 import numpy as np
@@ -26,6 +27,8 @@ from model import (
 from tests import _synthetic
 
 CFG = ModelConfig(vocab_size=120, sequence_length=24, embedding_dim=8, units=4)
+# with the n-gram branch: its hashing ops and BranchDropout must survive both export formats
+NGRAMS = replace(CFG, architecture="bilstm", pooling="max", ngram_buckets=50, ngram_dim=4)
 TRICKY = [
     "Great film!<br /><br />I DIDN'T expect it... 10/10",
     "ÉCOLE İstanbul ÄÖÜ Straße ΣΊΣΥΦΟΣ — “quoted” café",
@@ -35,19 +38,20 @@ TRICKY = [
 ]
 
 
-@pytest.fixture(scope="module")
-def exported(tmp_path_factory):
+@pytest.fixture(scope="module", params=[CFG, NGRAMS], ids=["lstm", "bilstm-ngrams"])
+def exported(request, tmp_path_factory):
+    config = request.param
     keras.utils.set_random_seed(0)
     texts = [t for t, _, _ in _synthetic.corpus(40)]
     labels = np.array([y for _, y, _ in _synthetic.corpus(40)])
     vocab = build_vocabulary(texts, 120)
     ids, _ = vectorize(texts, vocab, 24)
-    net = build_model(CFG)
+    net = build_model(config)
     fit(net, (ids, labels), None, TrainConfig(epochs=1, batch_size=32))
     out = export_model(
         net,
         vocab,
-        CFG,
+        config,
         tmp_path_factory.mktemp("e") / "model",
         metadata={"test": {"accuracy": 0.5}},
     )
@@ -132,3 +136,19 @@ def test_model_with_lambda_layer_is_refused_even_with_valid_checksums(tmp_path):
     write_metadata(folder, {"format_version": 1})
     with pytest.raises(ModelFileError, match="cannot be loaded safely"):
         load_model(folder)
+
+
+def test_export_holds_weights_but_no_optimizer_state(exported):
+    import io
+    import zipfile
+
+    import h5py
+
+    net, *_, out = exported
+    assert net.optimizer is not None and net.optimizer.variables  # the trained model has one
+    with zipfile.ZipFile(out / "model.keras") as archive:
+        weights = h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r")
+        names: list[str] = []
+        weights.visit(names.append)
+    assert any("lstm" in n for n in names)
+    assert not [n for n in names if "optimizer" in n]
