@@ -38,6 +38,7 @@ TINY = {
     "optimizer": ["adam"],
     "learning_rate": 0.01,
     "batch_size": [32],
+    "ngram_buckets": [0],  # LSTM-only, as measured
 }
 
 

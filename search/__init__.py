@@ -28,6 +28,7 @@ from ._sweep_spec import (
     Resources,
     SweepSpec,
     default_spec_text,
+    parse_recorded_spec,
     parse_sweep_spec,
     spec_to_dict,
 )
@@ -69,6 +70,7 @@ __all__ = [
     "lstm_trial",
     "override",
     "pareto_front",
+    "parse_recorded_spec",
     "parse_space",
     "parse_sweep_spec",
     "parse_train_spec",

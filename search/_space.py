@@ -1,8 +1,8 @@
 """The search space: typed parameter ranges, validated, sampled define-by-run by Optuna.
 
 Conditional parameters only exist where they matter: ``layers`` for ``stacked_lstm``,
-``pooling`` for ``bilstm``, ``conv_*`` for ``conv_lstm``.  The space object is picklable
-(Ray checkpoints the searcher) and holds no secrets.
+``pooling`` for ``bilstm``, ``conv_*`` for ``conv_lstm``, ``ngram_dim`` with n-grams on.
+The space object is picklable (Ray checkpoints the searcher) and holds no secrets.
 """
 
 from __future__ import annotations
@@ -87,6 +87,7 @@ SHARED_PARAMS = (
     "optimizer",
     "learning_rate",
     "batch_size",
+    "ngram_buckets",
 )
 
 
@@ -102,7 +103,7 @@ class SearchSpace:
         default_factory=lambda: _c("lstm", "bilstm", "conv_lstm", "stacked_lstm")
     )
     vocab_size: Choice = field(default_factory=lambda: _c(10_000, 20_000))
-    sequence_length: Choice = field(default_factory=lambda: _c(150, 200, 300))
+    sequence_length: Choice = field(default_factory=lambda: _c(200, 300, 400))
     embedding_dim: Choice = field(default_factory=lambda: _c(64, 128))
     units: Choice = field(default_factory=lambda: _c(32, 64, 128))
     layers: IntRange = field(default_factory=lambda: IntRange(2, 3))
@@ -113,6 +114,9 @@ class SearchSpace:
     optimizer: Choice = field(default_factory=lambda: _c("adam", "rmsprop", "adamw"))
     learning_rate: FloatRange = field(default_factory=lambda: FloatRange(3e-4, 3e-3, log=True))
     batch_size: Choice = field(default_factory=lambda: _c(64, 128))
+    # the n-gram branch is on by default: +0.8 to +1.0 points of test accuracy on IMDB (README)
+    ngram_buckets: Choice = field(default_factory=lambda: _c(262_144))
+    ngram_dim: Choice = field(default_factory=lambda: _c(16))
 
     def __post_init__(self) -> None:
         allowed = {"architecture": ARCHITECTURES, "optimizer": OPTIMIZERS, "pooling": POOLINGS}
@@ -128,6 +132,7 @@ class SearchSpace:
             "batch_size",
             "conv_filters",
             "conv_kernel_size",
+            "ngram_dim",
         ):
             bad = [
                 v
@@ -136,6 +141,15 @@ class SearchSpace:
             ]
             if bad:
                 raise ValueError(f"{name}: values {bad} must be positive integers")
+        bad = [
+            v
+            for v in self.ngram_buckets.values
+            if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 1 << 24
+        ]
+        if bad:
+            raise ValueError(
+                f"ngram_buckets: values {bad} must be integers in [0, 16777216] (0: no n-grams)"
+            )
         if min(self.vocab_size.values) < 3:
             raise ValueError("vocab_size: values must be >= 3")
         if not 0 <= self.dropout.low <= self.dropout.high < 1:
@@ -170,6 +184,8 @@ class SearchSpace:
         if arch == "conv_lstm":
             config["conv_filters"] = self.conv_filters.suggest(trial, "conv_filters")
             config["conv_kernel_size"] = self.conv_kernel_size.suggest(trial, "conv_kernel_size")
+        if config["ngram_buckets"]:
+            config["ngram_dim"] = self.ngram_dim.suggest(trial, "ngram_dim")
         return config
 
 

@@ -130,6 +130,17 @@ def parse_sweep_spec(mapping: Any) -> SweepSpec:
     return replace(spec, space=parse_space(mapping.get("space"), "spec.space"))
 
 
+# space keys added after sweeps were first recorded, with what a recorded sweep without the
+# key ran: a resumed or extended sweep keeps searching the space it started with
+_ADDED_SPACE_KEYS = {"ngram_buckets": [0]}
+
+
+def parse_recorded_spec(mapping: dict[str, Any]) -> SweepSpec:
+    """Read back a spec recorded by :func:`spec_to_dict`, possibly by an older version."""
+    space = {**_ADDED_SPACE_KEYS, **(mapping.get("space") or {})}
+    return parse_sweep_spec({**mapping, "space": space})
+
+
 def default_spec_text() -> str:
     """The documented default spec shipped with the package."""
     return _res.files("search").joinpath(DEFAULT_SPEC).read_text()

@@ -20,6 +20,8 @@ TINY_SPACE = {
     "optimizer": ["adam", "rmsprop"],
     "learning_rate": {"low": 0.002, "high": 0.02, "log": True},
     "batch_size": [32],
+    "ngram_buckets": [0, 64],  # LSTM-only and with the n-gram branch, both through Ray
+    "ngram_dim": [4],
 }
 
 

@@ -16,6 +16,7 @@ from search import (
     SweepSpec,
     default_spec_text,
     load_yaml,
+    parse_recorded_spec,
     parse_sweep_spec,
     spec_to_dict,
 )
@@ -58,6 +59,8 @@ def test_quality_example_pretrains_embeddings_at_the_largest_dimension():
         ({"space": {"architecture": ["transformer"]}}, r"\['transformer'\] not allowed"),
         ({"space": {"widht": [1]}}, r"spec.space.widht: unknown parameter"),
         ({"space": {"learning_rate": {"low": 0, "high": 1, "log": True}}}, r"log: true needs"),
+        ({"space": {"ngram_buckets": [-1, 64]}}, r"ngram_buckets: values \[-1\] must be integers"),
+        ({"space": {"ngram_dim": [0]}}, r"ngram_dim: values \[0\] must be positive integers"),
         ({"name": "bad name!"}, r"name='bad name!' must be"),
     ],
 )
@@ -84,6 +87,24 @@ def test_conditional_parameters_exist_only_where_they_matter():
         assert ("pooling" in c) == (c["architecture"] == "bilstm")
         assert ("conv_filters" in c) == (c["architecture"] == "conv_lstm")
         assert 3e-4 <= c["learning_rate"] <= 3e-3 and c["vocab_size"] in (10_000, 20_000)
+        assert c["ngram_buckets"] == 262_144 and c["ngram_dim"] == 16  # on by default
+
+
+def test_ngram_dim_is_searched_only_with_ngrams_on():
+    space = parse_sweep_spec({"space": {"ngram_buckets": [0, 64], "ngram_dim": [8, 16]}}).space
+    configs = _sample(space)
+    assert {c["ngram_buckets"] for c in configs} == {0, 64}
+    for c in configs:
+        assert ("ngram_dim" in c) == (c["ngram_buckets"] > 0)
+        assert c.get("ngram_dim", 8) in (8, 16)
+
+
+def test_a_recorded_spec_keeps_the_space_it_was_recorded_with():
+    recorded = spec_to_dict(parse_sweep_spec({}))
+    assert parse_recorded_spec(recorded) == parse_sweep_spec({})  # this version: unchanged
+    del recorded["space"]["ngram_buckets"]  # as recorded before the n-gram branch existed
+    assert parse_recorded_spec(recorded).space.ngram_buckets.values == (0,)
+    assert parse_sweep_spec(recorded).space.ngram_buckets.values == (262_144,)  # a new spec
 
 
 def test_scalars_fix_a_parameter():
