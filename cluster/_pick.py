@@ -11,11 +11,11 @@ PICK_DIR = "picks"
 
 def pick_trial(store, record: dict[str, Any], points: float, cost: str | None):
     """The cheapest trial within ``points`` percentage points of the best (from Redis)."""
-    from search import parse_sweep_spec, smallest_within
+    from search import parse_recorded_spec, smallest_within
 
     from ._runner import scored_trials
 
-    spec = parse_sweep_spec(record["spec"])
+    spec = parse_recorded_spec(record["spec"])
     rows = scored_trials(store, record["id"], spec, cost)
     try:
         return spec, smallest_within(rows, spec.mode, points)

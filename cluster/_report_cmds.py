@@ -122,7 +122,7 @@ def report(sweep_id, output, redis_url, prefix, as_json):
     """
     import optuna
 
-    from search import parse_sweep_spec, write_search_report
+    from search import parse_recorded_spec, write_search_report
 
     from ._optuna_journal import optuna_storage
 
@@ -135,7 +135,7 @@ def report(sweep_id, output, redis_url, prefix, as_json):
         output or f"sweep-report-{sweep_id}",
         study,
         store.trials(sweep_id),
-        parse_sweep_spec(record["spec"]),
+        parse_recorded_spec(record["spec"]),
         sweep_id,
     )
     if as_json:

@@ -170,7 +170,7 @@ def execute_sweep(
     import ray
 
     from data import file_digests
-    from search import parse_sweep_spec, run_sweep, storage_root
+    from search import parse_recorded_spec, run_sweep, storage_root
 
     # objects Ray pickles (state store, Optuna journal backend) drop the password and read
     # it back from here when unpickled, e.g. by Tuner.restore on resume
@@ -180,7 +180,7 @@ def execute_sweep(
     record = store.get_sweep(sweep_id)
     if record is None:
         raise KeyError(f"sweep {sweep_id!r} is not recorded in Redis ({store!r})")
-    spec = parse_sweep_spec(record["spec"])
+    spec = parse_recorded_spec(record["spec"])
     try:
         ensure_ray(ray_address)
         if check_local_resources:

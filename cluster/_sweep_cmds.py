@@ -471,7 +471,7 @@ def best(sweep_id, output, pick, cost, pareto, redis_url, prefix, as_json):
       sweep best imdb-lstm-20261124-101500-ab12 --pareto
       sweep best imdb-lstm-20261124-101500-ab12 --pick smallest-within 0.5 -o small/
     """
-    from search import parse_sweep_spec
+    from search import parse_recorded_spec
 
     from ._artifacts import fetch_artifact
     from ._runner import pareto_records
@@ -497,7 +497,7 @@ def best(sweep_id, output, pick, cost, pareto, redis_url, prefix, as_json):
             )
         artifact, sha = record["artifact"], record.get("artifact_sha256")
     copied = fetch_artifact(artifact, output, sha) if output else None
-    spec = parse_sweep_spec(record["spec"])
+    spec = parse_recorded_spec(record["spec"])
     front = pareto_records(store, sweep_id, spec, cost) if (pareto or spec.cost) else None
     if as_json:
         keys = ("id", "best_trial", "best_metric", "artifact", "artifact_sha256", "test_metrics")
