@@ -66,3 +66,16 @@ def test_search_efficiency_quick(learnable_archive):
         assert row["seconds_to_own_best"] <= 15.0  # results after the budget are not counted
         curve = [v for _, v in row["best_so_far"]]
         assert curve == sorted(curve) and curve[-1] == row["best_val_accuracy"]
+
+
+@pytest.mark.slow
+def test_ngram_branches_quick(learnable_archive):
+    result = run_bench("ngram_branches.py", "--data", learnable_archive)
+    bag = result["bag_only"]
+    # the synthetic reviews are separable by their words: a working bag learns them
+    assert len(bag["val_accuracy_per_epoch"]) == 2 and bag["test_accuracy"] > 0.8
+    branches = result["branches"]
+    assert branches["ngram_branch_alone"] > 0.8
+    for key in ("lstm_branch_alone", "ngram_branch_alone", "model_mean_of_logits"):
+        assert 0 <= branches[key] <= 1
+    assert -1 <= branches["logit_correlation"] <= 1
