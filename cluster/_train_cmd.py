@@ -39,7 +39,8 @@ from ._options import data_option, output_options, pretrain_option
     "--ngram-buckets",
     type=int,
     help="Add a bag-of-n-grams branch beside the LSTM: words and bigrams hashed into N "
-    "buckets (e.g. 1048576; 0 = none). Overrides model.ngram_buckets (default 0).",
+    "buckets (e.g. 262144, as the default search space; 0 = none). "
+    "Overrides model.ngram_buckets (default 0).",
 )
 @click.option("--ngram-dim", type=int, help="Overrides model.ngram_dim (default 16).")
 @click.option(

@@ -28,7 +28,8 @@ class ModelConfig:
 
     ``ngram_buckets`` > 0 adds a bag-of-n-grams branch beside the LSTM (fastText-style: the
     mean of ``ngram_dim``-dimensional embeddings of the review's words and of its bigrams,
-    hashed into ``ngram_buckets`` buckets), read by the same output layer.
+    hashed into ``ngram_buckets`` buckets) with its own logit; the output is the mean of the
+    branches' logits (``BranchDropout`` trains each branch to classify on its own).
     """
 
     architecture: str = "lstm"
