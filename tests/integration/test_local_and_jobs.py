@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from cluster import main
 from tests.conftest import _free_port
-from tests.integration.conftest import write_spec
+from tests.integration.conftest import TINY_SPACE, write_spec
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -111,6 +111,7 @@ def test_sweep_submitted_as_a_ray_job_succeeds(local_head, sweep_archive, tmp_pa
         trials=3,
         concurrency=2,
         asha={"max_epochs": 2, "grace_period": 1, "reduction_factor": 2},
+        space={**TINY_SPACE, "ngram_buckets": [64], "ngram_dim": [4]},  # the n-gram branch
     )
     address = f"http://127.0.0.1:{ports['dashboard']}"
     result = CliRunner().invoke(main, ["launch", spec, "--address", address, "--json"])
@@ -121,6 +122,8 @@ def test_sweep_submitted_as_a_ray_job_succeeds(local_head, sweep_archive, tmp_pa
     best = CliRunner().invoke(main, ["best", record["id"], "--output", str(out)])
     assert best.exit_code == 0, best.output
     assert (out / "model.keras").is_file()
+    exported = json.loads((out / "metadata.json").read_text())["model_config"]
+    assert exported["ngram_buckets"] == 64 and exported["ngram_dim"] == 4
     # Ray logs runtime environments: the Redis password must not be in the job's
     password = (local_head[0] / "redis.password").read_text().strip()
     leaks = [
