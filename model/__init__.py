@@ -3,8 +3,16 @@
 No Ray and no Redis here, so one training run works without a cluster.
 """
 
-from ._builders import build_model, load_embeddings
-from ._config import ARCHITECTURES, OPTIMIZERS, POOLINGS, ConfigError, ModelConfig, TrainConfig
+from ._builders import build_model, load_embeddings, ngram_ids
+from ._config import (
+    ARCHITECTURES,
+    MAX_NGRAM_BUCKETS,
+    OPTIMIZERS,
+    POOLINGS,
+    ConfigError,
+    ModelConfig,
+    TrainConfig,
+)
 from ._evaluate import (
     LABELS,
     Evaluation,
@@ -25,7 +33,7 @@ from ._export import (
 from ._html import figures as html_figures
 from ._html import page as html_page
 from ._html import table as html_table
-from ._layers import KeepLastTokens, TextCleaner
+from ._layers import BranchDropout, KeepLastTokens, TextCleaner
 from ._report import REPORT_DIR, error_analysis, write_evaluation_report
 from ._train import (
     EpochResult,
@@ -39,10 +47,12 @@ from ._train import (
 __all__ = [
     "ARCHITECTURES",
     "LABELS",
+    "MAX_NGRAM_BUCKETS",
     "MODEL_FILE",
     "OPTIMIZERS",
     "POOLINGS",
     "REPORT_DIR",
+    "BranchDropout",
     "ConfigError",
     "EpochResult",
     "Evaluation",
@@ -68,6 +78,7 @@ __all__ = [
     "load_embeddings",
     "load_model",
     "make_dataset",
+    "ngram_ids",
     "predict_texts",
     "verify_export",
     "write_evaluation_report",

@@ -98,7 +98,7 @@ def ngram_ids(ids, vocab_size: int, buckets: int):
     pair = ops.cast(first, "int64") * vocab_size + ops.cast(second, "int64")
     bigram = ops.cast(ops.mod(pair, buckets), "int32") + vocab_size
     bigram = ops.where(ops.logical_and(first > 0, second > 0), bigram, 0)
-    return ops.concatenate([ops.cast(ids, "int32"), bigram], axis=1)
+    return ops.concatenate([ids, bigram], axis=1)
 
 
 def _ngram_bag(ids, config: ModelConfig):

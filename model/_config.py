@@ -7,6 +7,7 @@ from dataclasses import dataclass
 ARCHITECTURES = ("lstm", "stacked_lstm", "bilstm", "conv_lstm")
 POOLINGS = ("last", "max", "mean")
 OPTIMIZERS = ("adam", "rmsprop", "adamw")
+MAX_NGRAM_BUCKETS = 1 << 24
 
 
 class ConfigError(ValueError):
@@ -69,8 +70,9 @@ class ModelConfig:
             f"stacked_lstm needs layers >= 2, got layers={self.layers}; use layers: 2 or lstm",
         )
         _check(
-            0 <= self.ngram_buckets <= 1 << 24,
-            f"ngram_buckets={self.ngram_buckets} must be in [0, 16777216] (0: no n-gram branch)",
+            0 <= self.ngram_buckets <= MAX_NGRAM_BUCKETS,
+            f"ngram_buckets={self.ngram_buckets} must be in [0, {MAX_NGRAM_BUCKETS}] "
+            "(0: no n-gram branch)",
         )
         _check(0.0 <= self.dropout < 1.0, f"dropout={self.dropout} must be in [0, 1)")
         _check(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from model import ARCHITECTURES, OPTIMIZERS, POOLINGS
+from model import ARCHITECTURES, MAX_NGRAM_BUCKETS, OPTIMIZERS, POOLINGS
 
 from ._schema import SpecError
 
@@ -144,11 +144,12 @@ class SearchSpace:
         bad = [
             v
             for v in self.ngram_buckets.values
-            if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 1 << 24
+            if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= MAX_NGRAM_BUCKETS
         ]
         if bad:
             raise ValueError(
-                f"ngram_buckets: values {bad} must be integers in [0, 16777216] (0: no n-grams)"
+                f"ngram_buckets: values {bad} must be integers in [0, {MAX_NGRAM_BUCKETS}] "
+                "(0: no n-grams)"
             )
         if min(self.vocab_size.values) < 3:
             raise ValueError("vocab_size: values must be >= 3")

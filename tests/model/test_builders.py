@@ -5,9 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model import ConfigError, ModelConfig, TrainConfig, build_model, evaluate, fit
-from model._builders import ngram_ids
-from model._layers import BranchDropout
+from model import (
+    BranchDropout,
+    ConfigError,
+    ModelConfig,
+    TrainConfig,
+    build_model,
+    evaluate,
+    fit,
+    ngram_ids,
+)
 
 SMALL = {"vocab_size": 200, "sequence_length": 48, "embedding_dim": 8, "units": 4}
 
