@@ -1,0 +1,165 @@
+"""Benchmark: why one LSTM epoch cannot get much faster on this CPU.
+
+The training step of ``bench/epoch_throughput.py``'s LSTM (vocabulary 20,000, batch 128, 200
+steps, embedding 128, 64 units) timed four ways, with the arithmetic rate each reaches, next to
+what this CPU's matrix multiplication can do at all:
+
+- ``keras_lstm``: ``keras.layers.LSTM`` as both paths of ``epoch_throughput`` run it (on CPU,
+  Keras' per-step loop; cuDNN is GPU-only);
+- ``keras_lstm_unrolled``: the same with ``unroll=True`` (no while loop, one long graph);
+- ``hoisted_projection``: the input projection of all steps as one large matmul before the loop,
+  only the recurrent matmul inside it (``keras.layers.RNN`` with a recurrent-only cell);
+- ``keras_lstm_vocab_1000``: ``keras_lstm`` with a 1,000-word embedding, which shows what Adam's
+  dense update of the 20,000 x 128 embedding costs per batch (Keras applies it to every row);
+- ``matmul``: one step's matmul shape (batch x (embedding + units) by 4 x units) and a large
+  square one, float32 and bfloat16 (this CPU's AMX units only help the large one).
+
+A step's matmul work is 3 x 2 x batch x steps x (embedding + units) x 4 x units FLOPs (forward,
+and the two matmuls per matmul of the backward pass); the element-wise gate arithmetic is left
+out, so the rates are lower bounds. Prints JSON.
+
+    python bench/lstm_step.py                 # 1 thread, as a sweep's trial runs here
+    python bench/lstm_step.py --threads 2
+    python bench/lstm_step.py --quick         # tiny shapes (CI)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def _rate(flops: float, seconds: float) -> float:
+    return round(flops / seconds / 1e9, 1)
+
+
+def _timed(fn, reps: int) -> float:
+    """Seconds per call of ``fn`` after one warm-up call; the best of three rounds."""
+    fn()
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        for _ in range(reps):
+            fn()
+        best = min(best, (time.perf_counter() - start) / reps)
+    return best
+
+
+def lstm_steps(vocab: int, batch: int, steps: int, emb: int, units: int, reps: int) -> dict:
+    import keras
+    import numpy as np
+    from keras import layers, ops
+
+    class RecurrentOnlyCell(layers.Layer):
+        """An LSTM cell whose input projection was done before the loop."""
+
+        def __init__(self, units, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+            self.state_size = [units, units]
+            self.output_size = units
+
+        def build(self, input_shape):
+            self.recurrent_kernel = self.add_weight(
+                shape=(self.units, 4 * self.units), initializer="orthogonal"
+            )
+
+        def call(self, z, states, training=False):
+            h, c = states
+            i, f, g, o = ops.split(z + ops.matmul(h, self.recurrent_kernel), 4, axis=-1)
+            c = ops.sigmoid(f) * c + ops.sigmoid(i) * ops.tanh(g)
+            h = ops.sigmoid(o) * ops.tanh(c)
+            return h, [h, c]
+
+    def model(kind: str):
+        ids = keras.Input((steps,), dtype="int32")
+        x = layers.Embedding(1000 if kind == "keras_lstm_vocab_1000" else vocab, emb)(ids)
+        if kind == "hoisted_projection":
+            x = layers.RNN(RecurrentOnlyCell(units))(layers.Dense(4 * units)(x))
+        else:
+            x = layers.LSTM(units, unroll=kind == "keras_lstm_unrolled")(x)
+        net = keras.Model(ids, layers.Dense(1, activation="sigmoid")(x))
+        net.compile("adam", "binary_crossentropy")
+        return net
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(1, 1000, (batch, steps)).astype("int32")
+    y = rng.integers(0, 2, (batch, 1)).astype("float32")
+    flops = 3 * 2 * batch * steps * (emb + units) * 4 * units
+    out = {}
+    kinds = ("keras_lstm", "keras_lstm_unrolled", "hoisted_projection", "keras_lstm_vocab_1000")
+    for kind in kinds:
+        net = model(kind)
+        start = time.perf_counter()
+        net.train_on_batch(x, y)  # tracing
+        trace_s = time.perf_counter() - start
+        seconds = _timed(lambda net=net: net.train_on_batch(x, y), reps)
+        out[kind] = {
+            "ms_per_batch": round(seconds * 1000, 2),
+            "reviews_per_second": round(batch / seconds),
+            "matmul_gflops_per_second": _rate(flops, seconds),
+            "first_step_seconds": round(trace_s, 2),
+        }
+    return out
+
+
+def matmul_rates(shape: tuple[int, int, int], big: int, chain: int) -> dict:
+    """GFLOP/s of a chain of dependent matmuls of ``shape`` (as inside an LSTM loop, no Python
+    between them) and of one ``big`` x ``big`` matmul, float32 and bfloat16."""
+    import tensorflow as tf
+
+    m, k, n = shape
+    out = {}
+    for dtype in (tf.float32, tf.bfloat16):
+        a = tf.cast(tf.random.normal((m, k)) * 0.01, dtype)
+        w = tf.cast(tf.random.normal((k, n)) * 0.01, dtype)
+
+        @tf.function
+        def chained(a=a, w=w):
+            s = tf.zeros((m, n), a.dtype)
+            for _ in range(chain):  # each matmul depends on the last: no overlap, no reuse
+                s = tf.matmul(a + s[:, :k], w)
+            return s
+
+        q = tf.cast(tf.random.normal((big, big)), dtype)
+        square = tf.function(lambda q=q: tf.matmul(q, q))
+        small_s = _timed(lambda f=chained: f().numpy(), 3)
+        big_s = _timed(lambda f=square: f().numpy(), 3)
+        out[dtype.name] = {
+            f"{m}x{k}x{n}_gflops_per_second": _rate(chain * 2 * m * k * n, small_s),
+            f"{big}x{big}x{big}_gflops_per_second": _rate(2 * big**3, big_s),
+        }
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+    tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    vocab, batch, steps, emb, units, reps, big = (
+        (2000, 16, 12, 8, 4, 2, 64) if args.quick else (20_000, 128, 200, 128, 64, 8, 2048)
+    )
+    result = {
+        "benchmark": "lstm_step",
+        "quick": args.quick,
+        "machine": f"{platform.machine()} {os.cpu_count()} CPUs",
+        "threads": args.threads,
+        "shape": {"vocab": vocab, "batch": batch, "steps": steps, "embedding": emb, "units": units},
+        "training_step": lstm_steps(vocab, batch, steps, emb, units, reps),
+        "matmul": matmul_rates((batch, emb + units, 4 * units), big, 50 if args.quick else 200),
+    }
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
