@@ -70,13 +70,34 @@ def prepare_data(spec: SweepSpec, progress: bool = True) -> tuple[Splits, Vector
     )
 
 
+def make_searcher(spec: SweepSpec, sweep_id: str, run: Run, optuna_storage):
+    """The run's searcher: TPE on the sweep's Optuna study, random for its first
+    ``spec.startup_trials`` trials."""
+    import optuna
+
+    from ._searcher import FidelityAwareOptunaSearch
+
+    metric, mode = spec.objectives
+    return FidelityAwareOptunaSearch(
+        space=spec.space,
+        metric=metric,
+        mode=mode,
+        study_name=sweep_id,
+        storage=optuna_storage,
+        sampler=optuna.samplers.TPESampler(
+            n_startup_trials=spec.startup_trials,
+            seed=spec.seed + run.index,  # an extension must not replay the first run's draws
+        ),
+        max_epochs=spec.asha.max_epochs,
+        feedback=spec.feedback,
+    )
+
+
 def _tuner(
     spec, sweep_id, run, data, optuna_storage, callbacks, stopper, resume, reuse_actors=True
 ):
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
-
-    from ._searcher import FidelityAwareOptunaSearch
 
     context = TrialContext(spec.train, spec.asha.max_epochs, spec.resources.cpus)
     trainable = tune.with_resources(
@@ -86,17 +107,7 @@ def _tuner(
     path = experiment_path(spec, run.name)
     if resume and tune.Tuner.can_restore(path):
         return tune.Tuner.restore(path, trainable=trainable, resume_errored=True)
-    metric, mode = spec.objectives
-    searcher = FidelityAwareOptunaSearch(
-        space=spec.space,
-        metric=metric,
-        mode=mode,
-        study_name=sweep_id,
-        storage=optuna_storage,
-        seed=spec.seed + run.index,  # an extension must not replay the first run's draws
-        max_epochs=spec.asha.max_epochs,
-        feedback=spec.feedback,
-    )
+    searcher = make_searcher(spec, sweep_id, run, optuna_storage)
     scheduler = ASHAScheduler(
         time_attr="training_iteration",
         metric=spec.metric,

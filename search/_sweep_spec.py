@@ -79,6 +79,7 @@ class SweepSpec:
     retrain: bool = True
     cost: str | None = None
     feedback: str = "pruned"
+    startup_trials: int = 10
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", self.name):
@@ -107,6 +108,11 @@ class SweepSpec:
             raise ValueError(
                 f"feedback={self.feedback!r} is unknown; choose one of {list(FEEDBACK)} "
                 "('complete' is stock Ray OptunaSearch behaviour)"
+            )
+        if self.startup_trials < 1:
+            raise ValueError(
+                f"startup_trials={self.startup_trials} must be >= 1 "
+                "(random trials before TPE; Optuna's default is 10)"
             )
         if not self.storage:
             raise ValueError("storage must be a folder or a URI (e.g. s3://bucket/sweeps)")

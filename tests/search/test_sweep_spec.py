@@ -50,6 +50,7 @@ def test_quality_example_pretrains_embeddings_at_the_largest_dimension():
         ({"trials": 0}, r"trials=0 must be >= 1"),
         ({"cost": "flops"}, r"cost='flops' is unknown; choose one of \['params', 'latency_ms'\]"),
         ({"feedback": "lie"}, r"feedback='lie' is unknown; choose one of \['pruned', 'complete'\]"),
+        ({"startup_trials": 0}, r"startup_trials=0 must be >= 1 \(random trials before TPE"),
         ({"metric": "val_loss"}, r"mode='max' does not fit metric 'val_loss'"),
         ({"resources": {"cpus": 0}}, r"resources.cpus=0.0 must be in"),
         ({"resources": {"gpu": 1}}, r"spec.resources.gpu: unknown key; did you mean 'gpus'"),
