@@ -55,18 +55,19 @@ def trial_epochs_to_reach(events, target: float) -> int | None:
     return None
 
 
-def run_one(spec, data, feedback: str, seed: int, storage: str) -> dict:
+def run_one(spec, data, storage: str, name: str, **changes) -> dict:
+    """One sweep ``name`` of ``spec`` with ``changes`` (spec keys, e.g. ``feedback``, ``seed``);
+    every reported epoch is kept in arrival order under ``_events``."""
     from search import search_only
 
     recorder = _recorder()
-    spec = replace(spec, feedback=feedback, seed=seed, storage=storage)
+    spec = replace(spec, storage=storage, **changes)
     start = time.perf_counter()
-    trials = search_only(spec, f"{feedback}-{seed}", data, callbacks=[recorder])
+    trials = search_only(spec, name, data, callbacks=[recorder])
     seconds = time.perf_counter() - start
     best = max((v for _, _, v in recorder.events), default=float("nan"))
     return {
-        "feedback": feedback,
-        "seed": seed,
+        **changes,
         "best_val_accuracy": best,
         "trial_epochs": len(recorder.events),
         "trials": len(trials),
@@ -76,31 +77,52 @@ def run_one(spec, data, feedback: str, seed: int, storage: str) -> dict:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def settle_pair(pair: list[dict]) -> None:
+    """Give each run of a pair the trial-epochs it needed to reach the lower of the two bests."""
+    target = min(r["best_val_accuracy"] for r in pair)
+    for r in pair:
+        r["same_best_target"] = round(target, 4)
+        r["trial_epochs_to_same_best"] = trial_epochs_to_reach(r.pop("_events"), target)
+        r["best_val_accuracy"] = round(r["best_val_accuracy"], 4)
+
+
+def summarize(rows: list[dict]) -> dict:
+    reach = [r["trial_epochs_to_same_best"] for r in rows]
+    return {
+        "mean_best_val_accuracy": round(statistics.mean(r["best_val_accuracy"] for r in rows), 4),
+        "mean_trial_epochs": statistics.mean(r["trial_epochs"] for r in rows),
+        "mean_trial_epochs_to_same_best": statistics.mean(reach) if None not in reach else None,
+    }
+
+
+def paired_parser(doc: str) -> argparse.ArgumentParser:
+    """The options of a benchmark built on :func:`paired_runs`."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--data", default=os.environ.get("SWEEP_IMDB", "imdb"))
     parser.add_argument("--quick", action="store_true", help="tiny run for CI")
     parser.add_argument("--trials", type=int, default=None)
     parser.add_argument("--seeds", default=None, help="comma-separated TPE seeds")
     parser.add_argument("--max-reviews", type=int, default=None)
-    parser.add_argument("--concurrency", type=int, default=2)
-    args = parser.parse_args()
+    return parser
 
+
+def paired_runs(args, name: str, trials: int, concurrency: int, seeds, variants: dict):
+    """For each seed, one sweep per variant (``{variant: spec keys}``) on the same data and
+    space; each row is named by its variant and gets the trial-epochs it needed to reach the
+    lower of its seed's bests. Returns the base spec, the data and the rows."""
     import ray
 
     from search import parse_sweep_spec, prepare_data
 
-    trials = args.trials or (4 if args.quick else 24)
-    seeds = [int(s) for s in (args.seeds or ("0" if args.quick else "0,1")).split(",")]
     spec = parse_sweep_spec(
         {
-            "name": "fidelity-bench",
+            "name": name,
             "data": {
                 "source": args.data,
                 "max_reviews": args.max_reviews or (None if args.quick else 6000),
             },
             "trials": trials,
-            "concurrency": args.concurrency,
+            "concurrency": concurrency,
             "asha": {
                 "max_epochs": 3 if args.quick else 4,
                 "grace_period": 1,
@@ -120,26 +142,27 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as storage:
         for seed in seeds:
             with contextlib.redirect_stdout(sys.stderr):  # Tune's tables; stdout is the JSON
-                pair = [run_one(spec, data, fb, seed, storage) for fb in ("complete", "pruned")]
-            target = min(r["best_val_accuracy"] for r in pair)
-            for r in pair:
-                r["same_best_target"] = round(target, 4)
-                r["trial_epochs_to_same_best"] = trial_epochs_to_reach(r.pop("_events"), target)
-                r["best_val_accuracy"] = round(r["best_val_accuracy"], 4)
+                pair = [
+                    {"variant": v, **run_one(spec, data, storage, f"{v}-{seed}", **k, seed=seed)}
+                    for v, k in variants.items()
+                ]
+            settle_pair(pair)
             runs.extend(pair)
     ray.shutdown()
+    return spec, data, runs
 
-    def summary(feedback: str) -> dict:
-        rows = [r for r in runs if r["feedback"] == feedback]
-        reach = [r["trial_epochs_to_same_best"] for r in rows]
-        return {
-            "mean_best_val_accuracy": round(
-                statistics.mean(r["best_val_accuracy"] for r in rows), 4
-            ),
-            "mean_trial_epochs": statistics.mean(r["trial_epochs"] for r in rows),
-            "mean_trial_epochs_to_same_best": statistics.mean(reach) if None not in reach else None,
-        }
 
+def main() -> None:
+    parser = paired_parser(__doc__)
+    parser.add_argument("--concurrency", type=int, default=2)
+    args = parser.parse_args()
+
+    trials = args.trials or (4 if args.quick else 24)
+    seeds = [int(s) for s in (args.seeds or ("0" if args.quick else "0,1")).split(",")]
+    variants = {fb: {"feedback": fb} for fb in ("complete", "pruned")}
+    spec, data, runs = paired_runs(
+        args, "fidelity-bench", trials, args.concurrency, seeds, variants
+    )
     print(
         json.dumps(
             {
@@ -154,8 +177,8 @@ def main() -> None:
                 },
                 "seeds": seeds,
                 "runs": runs,
-                "stock_complete": summary("complete"),
-                "fidelity_pruned": summary("pruned"),
+                "stock_complete": summarize([r for r in runs if r["feedback"] == "complete"]),
+                "fidelity_pruned": summarize([r for r in runs if r["feedback"] == "pruned"]),
             },
             indent=2,
         )

@@ -47,6 +47,17 @@ def test_fidelity_feedback_quick(learnable_archive):
 
 
 @pytest.mark.slow
+def test_tpe_startup_quick(learnable_archive):
+    result = run_bench("tpe_startup.py", "--data", learnable_archive)
+    runs = result["runs"]
+    assert [r["variant"] for r in runs] == ["optuna_default_10", "third_of_trials"]
+    assert [r["startup_trials"] for r in runs] == [10, 2]  # 6 trials, 2 at a time
+    for run in runs:
+        assert run["trials"] == 6 and 6 <= run["trial_epochs"] <= 18
+        assert run["trial_epochs_to_same_best"] <= run["trial_epochs"]
+
+
+@pytest.mark.slow
 def test_trial_overhead_quick(learnable_archive):
     result = run_bench("trial_overhead.py", "--data", learnable_archive)
     assert [r["reuse_actors"] for r in result["runs"]] == [True, False]
@@ -79,3 +90,22 @@ def test_ngram_branches_quick(learnable_archive):
     for key in ("lstm_branch_alone", "ngram_branch_alone", "model_mean_of_logits"):
         assert 0 <= branches[key] <= 1
     assert -1 <= branches["logit_correlation"] <= 1
+
+
+@pytest.mark.slow
+def test_lstm_step_quick():
+    result = run_bench("lstm_step.py", timeout=300)
+    steps = result["training_step"]
+    assert set(steps) == {
+        "keras_lstm",
+        "keras_lstm_unrolled",
+        "hoisted_projection",
+        "keras_lstm_vocab_1000",
+    }
+    batch = result["shape"]["batch"]
+    for row in steps.values():
+        assert row["ms_per_batch"] > 0 and row["matmul_gflops_per_second"] > 0
+        # reviews/s and ms/batch describe the same timing
+        assert row["reviews_per_second"] == pytest.approx(batch / row["ms_per_batch"] * 1000, 0.02)
+    for rates in result["matmul"].values():
+        assert all(v > 0 for v in rates.values()) and len(rates) == 2
