@@ -3,6 +3,13 @@
 No Ray and no Redis here, so one training run works without a cluster.
 """
 
+from ._blend import (
+    WEIGHT_GRID,
+    blend_layer,
+    branch_logits,
+    fit_branch_weight,
+    set_branch_weight,
+)
 from ._builders import build_model, load_embeddings, ngram_ids
 from ._config import (
     ARCHITECTURES,
@@ -52,6 +59,7 @@ __all__ = [
     "OPTIMIZERS",
     "POOLINGS",
     "REPORT_DIR",
+    "WEIGHT_GRID",
     "BranchDropout",
     "ConfigError",
     "EpochResult",
@@ -62,6 +70,8 @@ __all__ = [
     "ModelFileError",
     "TextCleaner",
     "TrainConfig",
+    "blend_layer",
+    "branch_logits",
     "build_model",
     "compile_model",
     "configure_runtime",
@@ -71,6 +81,7 @@ __all__ = [
     "evaluate_probabilities",
     "export_model",
     "fit",
+    "fit_branch_weight",
     "html_figures",
     "html_page",
     "html_table",
@@ -80,6 +91,7 @@ __all__ = [
     "make_dataset",
     "ngram_ids",
     "predict_texts",
+    "set_branch_weight",
     "verify_export",
     "write_evaluation_report",
     "write_metadata",

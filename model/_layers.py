@@ -79,18 +79,24 @@ class BranchDropout(keras.layers.Layer):
     With two branches an example sees the LSTM alone, the n-gram bag alone or both, each
     with probability 1/3, so every branch also learns to classify on its own instead of
     leaning on the other (trained jointly, the fast-fitting LSTM leaves the bag little to
-    learn). At inference the output is the mean of all branch logits: an ensemble.
+    learn). At inference the output is the weighted sum of the branch logits, an ensemble:
+    ``branch_weights`` (one per branch, summing to 1; ``None``: the mean) is fitted on
+    validation after training (see :func:`model.fit_branch_weight`) and saved with the model.
     """
 
-    def __init__(self, seed=None, **kwargs):
+    def __init__(self, seed=None, branch_weights=None, **kwargs):
         super().__init__(**kwargs)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
+        self.branch_weights = None if branch_weights is None else tuple(branch_weights)
 
     def call(self, logits, training=False):
         stacked = keras.ops.concatenate(logits, axis=-1)  # [batch, branches]
         if not training:
-            return keras.ops.mean(stacked, axis=-1, keepdims=True)
+            if self.branch_weights is None:
+                return keras.ops.mean(stacked, axis=-1, keepdims=True)
+            weights = keras.ops.convert_to_tensor(self.branch_weights, dtype=stacked.dtype)
+            return keras.ops.sum(stacked * weights[None, :], axis=-1, keepdims=True)
         n = len(logits)
         pick = keras.random.randint(
             (keras.ops.shape(stacked)[0], 1), 0, n + 1, seed=self.seed_generator
@@ -105,4 +111,5 @@ class BranchDropout(keras.layers.Layer):
         return (input_shapes[0][0], 1)
 
     def get_config(self):
-        return {**super().get_config(), "seed": self.seed}
+        weights = None if self.branch_weights is None else list(self.branch_weights)
+        return {**super().get_config(), "seed": self.seed, "branch_weights": weights}

@@ -22,6 +22,7 @@ from model import (
     fit,
     load_model,
     predict_texts,
+    set_branch_weight,
     write_metadata,
 )
 from tests import _synthetic
@@ -48,6 +49,7 @@ def exported(request, tmp_path_factory):
     ids, _ = vectorize(texts, vocab, 24)
     net = build_model(config)
     fit(net, (ids, labels), None, TrainConfig(epochs=1, batch_size=32))
+    set_branch_weight(net, 0.3)  # a fitted blend must survive both formats (LSTM-only: no-op)
     out = export_model(
         net,
         vocab,
