@@ -45,7 +45,8 @@ def bag_only(vec, config, train_config) -> dict:
 
 
 def branches(model_dir: str, texts, labels) -> dict:
-    """Test accuracy of each branch of an exported model alone and of their mean."""
+    """Test accuracy of each branch of an exported model alone, of their mean, and of the
+    blend the model was exported with (its LSTM weight fitted on validation)."""
     import keras
     import numpy as np
     import tensorflow as tf
@@ -67,11 +68,17 @@ def branches(model_dir: str, texts, labels) -> dict:
     def accuracy(z):
         return float(((z > 0) == y).mean())
 
+    blend = meta.get("branch_weight") or {}
+    weight = blend.get("lstm")  # None: exported before the weight was fitted, or not fitted
+    output = full.predict(tf.constant(list(texts))[:, None], batch_size=256, verbose=0)
     return {
         "model": str(model_dir),
         "lstm_branch_alone": accuracy(lstm),
         "ngram_branch_alone": accuracy(bag),
         "model_mean_of_logits": accuracy((lstm + bag) / 2),
+        "lstm_weight_fitted_on_validation": weight,
+        "fitted_blend": None if weight is None else accuracy(weight * lstm + (1 - weight) * bag),
+        "model_output": float(((output.ravel() > 0.5) == y).mean()),  # with its weight
         "logit_correlation": float(np.corrcoef(lstm, bag)[0, 1]),
     }
 
@@ -84,7 +91,17 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     from data import DataConfig, prepare_splits, vectorize_splits
-    from model import ModelConfig, TrainConfig, build_model, configure_runtime, export_model, fit
+    from model import (
+        ModelConfig,
+        TrainConfig,
+        branch_logits,
+        build_model,
+        configure_runtime,
+        export_model,
+        fit,
+        fit_branch_weight,
+        set_branch_weight,
+    )
 
     configure_runtime(seed=0)
     n, vocab, length, buckets, epochs = (
@@ -126,8 +143,15 @@ def main() -> None:
     if model_dir is None and args.quick:  # train and export a tiny model with the branch
         net = build_model(config)
         fit(net, (vec.x_train, vec.y_train), None, TrainConfig(epochs=epochs, batch_size=64))
+        weight = fit_branch_weight(branch_logits(net, vec.x_val), vec.y_val)
+        set_branch_weight(net, weight)
         model_dir = export_model(
-            net, vec.vocabulary, config, tempfile.mkdtemp() + "/m", saved_model=False
+            net,
+            vec.vocabulary,
+            config,
+            tempfile.mkdtemp() + "/m",
+            metadata={"branch_weight": {"lstm": weight, "ngram": 1.0 - weight}},
+            saved_model=False,
         )
     if model_dir is not None:
         result["branches"] = branches(model_dir, splits.test["text"], splits.test["label"])

@@ -27,7 +27,7 @@ from model import (
     load_embeddings,
 )
 
-from ._single import report_writer
+from ._single import branch_blend, report_writer
 from ._sweep_spec import SweepSpec, spec_to_dict
 from ._trial import TrialContext, lstm_trial, trial_configs
 from ._warm import WarmSource, seed_study, warm_start_points
@@ -99,7 +99,7 @@ def _tuner(
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
 
-    context = TrialContext(spec.train, spec.asha.max_epochs, spec.resources.cpus)
+    context = TrialContext(spec.train, spec.asha.max_epochs, spec.resources.cpus, spec.metric)
     trainable = tune.with_resources(
         tune.with_parameters(lstm_trial, data=data, context=context),
         {"cpu": spec.resources.cpus, "gpu": spec.resources.gpus},
@@ -192,6 +192,11 @@ def settle_restored(trials: Sequence[TrialSummary], finished: set[str]) -> list[
     ]
 
 
+def _number_or_none(value: Any) -> float | None:
+    """A reported number, or ``None`` for a missing one (pandas reads ``None`` as NaN)."""
+    return None if value is None or value != value else float(value)
+
+
 def summarize(grid, metric: str) -> list[TrialSummary]:
     """Trial histories from Ray Tune's own results."""
     out = []
@@ -202,11 +207,16 @@ def summarize(grid, metric: str) -> list[TrialSummary]:
             if frame is not None and metric in frame
             else ()
         )
+        weights = (
+            tuple(_number_or_none(v) for v in frame["branch_weight"].tolist())
+            if frame is not None and "branch_weight" in frame
+            else ()
+        )
         trial_id = (result.metrics or {}).get("trial_id") or Path(result.path).name
         status = (
             LOST if lost_on_restore(result.error) else "ERROR" if result.error else "TERMINATED"
         )
-        out.append(TrialSummary(trial_id, dict(result.config or {}), history, status))
+        out.append(TrialSummary(trial_id, dict(result.config or {}), history, status, weights))
     return out
 
 
@@ -254,7 +264,18 @@ def retrain_and_export(
             (x_val, data.y_val),
             replace(train_cfg, epochs=winner.epoch),
         )
-    test, probabilities = evaluate(net, sequence_view(data.x_test, v, n), data.y_test)
+    x_test = sequence_view(data.x_test, v, n)
+    # a retrained model takes the weight its trial fitted on validation at the winning epoch
+    # (validation is in its training data now); one trained on train alone fits its own
+    blend = branch_blend(
+        net,
+        (x_test, data.y_test),
+        val=None if spec.retrain else (x_val, data.y_val),
+        metric=spec.metric,
+        weight=winner.branch_weight if spec.retrain else None,
+        fitted_with=f"trial {winner.trial_id}, epoch {winner.epoch}" if spec.retrain else None,
+    )
+    test, probabilities = evaluate(net, x_test, data.y_test)
     on_status("exporting")
     report = None
     if test_frame is not None:
@@ -278,6 +299,7 @@ def retrain_and_export(
         "retrained_on": "train+validation" if spec.retrain else "train",
         "train_config": asdict(train_cfg),
         "validation": {spec.metric: winner.value},
+        "branch_weight": blend,
         "test": test.to_dict(),
         "data": {
             "fingerprint": data.fingerprint,

@@ -6,17 +6,23 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
+
 from data import prepare_splits, vectorize_splits
 from model import (
     REPORT_DIR,
     EpochResult,
     Evaluation,
+    blend_layer,
+    branch_logits,
     build_model,
     configure_runtime,
     evaluate,
     export_model,
     fit,
+    fit_branch_weight,
     load_embeddings,
+    set_branch_weight,
     write_evaluation_report,
 )
 
@@ -38,6 +44,39 @@ def report_writer(test_frame, probabilities, history, context):
         )
 
     return write
+
+
+def branch_blend(
+    net,
+    test: tuple[np.ndarray, np.ndarray],
+    *,
+    val: tuple[np.ndarray, np.ndarray] | None = None,
+    metric: str = "val_accuracy",
+    weight: float | None = None,
+    fitted_with: str | None = None,
+) -> dict | None:
+    """Set the weight of ``net``'s LSTM branch against its n-gram bag; describe it for the
+    export's metadata (``None`` for an LSTM-only model).
+
+    ``weight`` is used as given (fitted earlier on validation); without one it is fitted on
+    ``val`` by ``metric``; with neither the model keeps the mean. The test accuracy of the
+    mean is recorded beside it, to show what the weight changed.
+    """
+    if blend_layer(net) is None:
+        return None
+    if weight is None and val is not None:
+        weight = fit_branch_weight(branch_logits(net, val[0]), val[1], metric)
+        fitted_with = "the exported model"
+    mean = branch_logits(net, test[0]).mean(axis=1)
+    set_branch_weight(net, weight)
+    return {
+        "lstm": weight,
+        "ngram": None if weight is None else 1.0 - weight,
+        "fitted_on": None if weight is None else "validation",
+        "fitted_by": None if weight is None else metric,
+        "fitted_with": None if weight is None else fitted_with,
+        "test_accuracy_of_mean": float(np.mean((mean > 0) == (np.asarray(test[1]) > 0.5))),
+    }
 
 
 @dataclass(frozen=True)
@@ -67,6 +106,7 @@ def run_training(
     net = build_model(spec.model)
     load_embeddings(net, vec.embeddings)
     history = fit(net, (vec.x_train, vec.y_train), (vec.x_val, vec.y_val), spec.train, on_epoch)
+    blend = branch_blend(net, (vec.x_test, vec.y_test), val=(vec.x_val, vec.y_val))
     test, probabilities = evaluate(net, vec.x_test, vec.y_test)
     best = max(history, key=lambda r: r.val_accuracy)
     report = report_writer(
@@ -99,6 +139,7 @@ def run_training(
                 "loss": best.val_loss,
                 "auc": best.val_auc,
             },
+            "branch_weight": blend,
             "test": test.to_dict(),
             "history": [asdict(r) for r in history],
         },

@@ -18,10 +18,13 @@ from model import (
     FirstBatchClock,
     ModelConfig,
     TrainConfig,
+    blend_layer,
+    branch_logits,
     build_model,
     compile_model,
     configure_runtime,
     fit,
+    fit_branch_weight,
     inference_latency_ms,
     load_embeddings,
 )
@@ -34,11 +37,13 @@ STATE = "state.json"
 
 @dataclass(frozen=True)
 class TrialContext:
-    """What every trial shares: the fixed training settings and the budget."""
+    """What every trial shares: the fixed training settings, the budget and the metric (a
+    model with the n-gram branch fits its branch weight by it)."""
 
     base_train: TrainConfig
     max_epochs: int
     cpus: float
+    metric: str = "val_accuracy"
 
 
 def trial_configs(config: dict[str, Any], base: TrainConfig) -> tuple[ModelConfig, TrainConfig]:
@@ -103,6 +108,13 @@ def lstm_trial(config: dict[str, Any], data: Vectorized, context: TrialContext) 
         )
         if latency_ms is None:  # a property of the architecture: measured once, warm
             latency_ms = inference_latency_ms(net, val[0])
+        # the blend of the branches that validation prefers at this epoch; the winner's is
+        # applied to the exported model (the reported metrics stay those of the mean)
+        weight = (
+            fit_branch_weight(branch_logits(net, val[0]), val[1], context.metric)
+            if blend_layer(net) is not None
+            else None
+        )
         with tempfile.TemporaryDirectory() as folder:
             net.save_weights(os.path.join(folder, WEIGHTS))
             with open(os.path.join(folder, STATE), "w") as fh:
@@ -118,6 +130,7 @@ def lstm_trial(config: dict[str, Any], data: Vectorized, context: TrialContext) 
                     "epoch_seconds": result.seconds,
                     "params": params,
                     "latency_ms": latency_ms,
+                    "branch_weight": weight,
                     "trial_entered_at": entered_at,  # wall clock, to measure per-trial overhead
                     "first_batch_at": first_batch.at,
                     "node_ip": node_ip,

@@ -10,12 +10,22 @@ from typing import Any
 
 @dataclass(frozen=True)
 class TrialSummary:
-    """A finished (or stopped) trial: its configuration and the metric after each epoch."""
+    """A finished (or stopped) trial: its configuration and the metric after each epoch;
+    ``branch_weights``: the LSTM branch's fitted weight after each epoch (``None`` entries, or
+    empty, for an LSTM-only model or a sweep recorded before the weights were fitted)."""
 
     trial_id: str
     config: dict[str, Any]
     history: Sequence[float] = field(default_factory=tuple)
     status: str = "TERMINATED"
+    branch_weights: Sequence[float | None] = field(default_factory=tuple)
+
+    def branch_weight(self, epoch: int) -> float | None:
+        """The fitted branch weight after ``epoch`` (counted from 1), if there is one."""
+        if not 1 <= epoch <= len(self.branch_weights):
+            return None
+        weight = self.branch_weights[epoch - 1]
+        return float(weight) if weight is not None and math.isfinite(weight) else None
 
     def best(self, mode: str) -> tuple[int, float] | None:
         """``(epoch, value)`` of the best finite value; epochs count from 1."""
@@ -34,6 +44,7 @@ class Winner:
     config: dict[str, Any]
     epoch: int
     value: float
+    branch_weight: float | None = None
 
 
 def select_winner(trials: Iterable[TrialSummary], mode: str) -> Winner:
@@ -49,7 +60,9 @@ def select_winner(trials: Iterable[TrialSummary], mode: str) -> Winner:
         epoch, value = found
         better = best is None or (value > best.value if mode == "max" else value < best.value)
         if better:
-            best = Winner(trial.trial_id, dict(trial.config), epoch, value)
+            best = Winner(
+                trial.trial_id, dict(trial.config), epoch, value, trial.branch_weight(epoch)
+            )
     if best is None:
         raise ValueError(
             "no trial reported a finite metric; every trial failed (see the trial "

@@ -90,6 +90,9 @@ def test_ngram_branches_quick(learnable_archive):
     for key in ("lstm_branch_alone", "ngram_branch_alone", "model_mean_of_logits"):
         assert 0 <= branches[key] <= 1
     assert -1 <= branches["logit_correlation"] <= 1
+    # the exported model applies the weight fitted on validation to its branches' logits
+    assert 0 <= branches["lstm_weight_fitted_on_validation"] <= 1
+    assert branches["model_output"] == pytest.approx(branches["fitted_blend"], abs=0.002)
 
 
 @pytest.mark.slow

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from cluster import main
+from model import WEIGHT_GRID
 
 SMALL = [
     "--vocab-size",
@@ -216,5 +217,9 @@ def test_train_with_an_ngram_branch_learns_exports_and_predicts(learnable_archiv
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["model_config"]["ngram_buckets"] == 512 and meta["model_config"]["ngram_dim"] == 4
     assert meta["test"]["accuracy"] > 0.8
+    blend = meta["branch_weight"]  # fitted on validation after training
+    assert blend["fitted_on"] == "validation" and blend["lstm"] in WEIGHT_GRID
+    assert blend["lstm"] + blend["ngram"] == pytest.approx(1.0)
+    assert 0.5 <= blend["test_accuracy_of_mean"] <= 1.0
     result = CliRunner().invoke(main, ["predict", str(out), "superb brilliant loved"])
     assert result.exit_code == 0 and result.output.startswith("positive"), result.output

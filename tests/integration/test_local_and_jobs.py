@@ -14,6 +14,7 @@ import redis
 from click.testing import CliRunner
 
 from cluster import main
+from model import WEIGHT_GRID
 from tests.conftest import _free_port
 from tests.integration.conftest import TINY_SPACE, write_spec
 
@@ -122,8 +123,13 @@ def test_sweep_submitted_as_a_ray_job_succeeds(local_head, sweep_archive, tmp_pa
     best = CliRunner().invoke(main, ["best", record["id"], "--output", str(out)])
     assert best.exit_code == 0, best.output
     assert (out / "model.keras").is_file()
-    exported = json.loads((out / "metadata.json").read_text())["model_config"]
+    meta = json.loads((out / "metadata.json").read_text())
+    exported = meta["model_config"]
     assert exported["ngram_buckets"] == 64 and exported["ngram_dim"] == 4
+    # each trial fitted its branch weight on validation; the winner's best epoch's is exported
+    blend = meta["branch_weight"]
+    assert blend["lstm"] in WEIGHT_GRID and blend["fitted_by"] == "val_accuracy"
+    assert blend["fitted_with"] == f"trial {meta['trial_id']}, epoch {meta['epochs']}"
     # Ray logs runtime environments: the Redis password must not be in the job's
     password = (local_head[0] / "redis.password").read_text().strip()
     leaks = [

@@ -23,6 +23,17 @@ def test_best_epoch_of_best_trial_wins():
     assert (w.trial_id, w.epoch) == ("d", 2)
 
 
+def test_the_winner_carries_the_branch_weight_of_its_best_epoch():
+    trials = [
+        TrialSummary("a", {}, (0.70, 0.85, 0.80), branch_weights=(0.5, 0.25, 0.3)),
+        TrialSummary("b", {}, (0.90,), branch_weights=(None,)),  # LSTM-only
+        TrialSummary("c", {}, (0.80, 0.95)),  # recorded before weights were fitted
+    ]
+    assert select_winner(trials[:1], "max").branch_weight == 0.25  # epoch 2's, not the last
+    assert select_winner(trials[:2], "max").branch_weight is None
+    assert select_winner(trials, "max").branch_weight is None
+
+
 def test_ties_go_to_earlier_epoch_then_lower_id():
     trials = [TrialSummary("z", {}, (0.9, 0.9)), TrialSummary("y", {}, (0.8, 0.9))]
     w = select_winner(trials, "max")
