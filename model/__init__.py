@@ -41,6 +41,7 @@ from ._html import figures as html_figures
 from ._html import page as html_page
 from ._html import table as html_table
 from ._layers import BranchDropout, KeepLastTokens, TextCleaner
+from ._optimizers import FusedAdam, FusedAdamW
 from ._report import REPORT_DIR, error_analysis, write_evaluation_report
 from ._train import (
     EpochResult,
@@ -65,6 +66,8 @@ __all__ = [
     "EpochResult",
     "Evaluation",
     "FirstBatchClock",
+    "FusedAdam",
+    "FusedAdamW",
     "KeepLastTokens",
     "ModelConfig",
     "ModelFileError",
