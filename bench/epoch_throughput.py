@@ -12,9 +12,16 @@ reaches the classifier) and trains with ``model.fit`` on length-bucketed batches
 - (b2) the sweep's layout on this machine: one trial per CPU, each with 1-thread pools, all at
   once (separate processes, as Ray runs them); reviews/second summed over the trials.
 
+This VM's speed changes for minutes at a time (the same run has measured 975 and 1,600
+reviews/s), so the three paths run one after another in each of ``--rounds`` rounds (default
+3) and the ratios are taken within a round; the summary is the median over rounds.
+``--keras-adam`` gives (b) Keras' own Adam instead of the fused one (``model.FusedAdam``), to
+measure what the fused update gives.
+
 Prints JSON with reviews/second, the ratios to (a) and validation accuracy after 3 epochs.
 
     python bench/epoch_throughput.py --data ../shared/data/imdb/aclImdb_v1.tar.gz
+    python bench/epoch_throughput.py --data ... --keras-adam
     python bench/epoch_throughput.py --data ... --quick     # 2,000 reviews, length 64 (CI)
 """
 
@@ -77,9 +84,19 @@ def plain_keras(train, val, vocab, length, emb, units, batch) -> dict:
     }
 
 
-def project_path(vec, vocab, length, emb, units, batch, cpus=None) -> dict:
+def project_path(vec, vocab, length, emb, units, batch, cpus=None, keras_adam=False) -> dict:
+    import keras
+
     from data import sequence_view
-    from model import ModelConfig, TrainConfig, build_model, configure_runtime, evaluate, fit
+    from model import (
+        ModelConfig,
+        TrainConfig,
+        build_model,
+        compile_model,
+        configure_runtime,
+        evaluate,
+        fit,
+    )
 
     configure_runtime(cpus=cpus or os.cpu_count(), seed=0)
 
@@ -90,6 +107,13 @@ def project_path(vec, vocab, length, emb, units, batch, cpus=None) -> dict:
     config = TrainConfig(
         epochs=1, batch_size=batch, early_stopping_patience=0, reduce_lr_patience=0
     )
+    compile_model(net, config)
+    if keras_adam:  # the ablation: Keras' own Adam update instead of the fused kernel
+        net.compile(
+            optimizer=keras.optimizers.Adam(config.learning_rate),
+            loss="binary_crossentropy",
+            metrics=["accuracy", keras.metrics.AUC(name="auc")],
+        )
     fit(net, train, None, config)  # first epoch: graph tracing and warm-up
     times = []  # two warm epochs, the faster counts, as for (a)
     for epoch in (1, 2):
@@ -111,8 +135,8 @@ def concurrent_trials(args, n: int) -> dict:
     import sys
 
     cmd = [sys.executable, __file__, "--data", args.data, "--worker"]
-    if args.quick:
-        cmd.append("--quick")
+    cmd += ["--quick"] if args.quick else []
+    cmd += ["--keras-adam"] if args.keras_adam else []
     procs = [
         subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         for _ in range(n)
@@ -129,10 +153,29 @@ def concurrent_trials(args, n: int) -> dict:
     }
 
 
+def one_round(args, splits, vec, sizes) -> dict:
+    """(a), (b1) and (b2) one after another, with their ratios."""
+    vocab, length, emb, units, batch = sizes
+    a = plain_keras(splits.train, splits.validation, vocab, length, emb, units, batch)
+    b = project_path(vec, vocab, length, emb, units, batch, keras_adam=args.keras_adam)
+    b2 = concurrent_trials(args, os.cpu_count() or 1)
+    return {
+        "plain_keras": a,
+        "project_trial_path": b,
+        "project_concurrent_trials": b2,
+        "speedup": b["reviews_per_second"] / a["reviews_per_second"],
+        "speedup_concurrent": b2["reviews_per_second"] / a["reviews_per_second"],
+    }
+
+
 def main() -> None:
+    import statistics
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=os.environ.get("SWEEP_IMDB", "imdb"))
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--rounds", type=int, default=None, help="default 3 (1 with --quick)")
+    parser.add_argument("--keras-adam", action="store_true", help="(b) with Keras' own Adam")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     from data import DataConfig, prepare_splits, vectorize_splits
@@ -145,12 +188,17 @@ def main() -> None:
     vec = vectorize_splits(splits, vocab, length)
     vectorize_s = time.perf_counter() - t0
     if args.worker:  # one of the concurrent trials of (b2)
-        print(json.dumps(project_path(vec, vocab, length, emb, units, batch, cpus=1)))
+        print(json.dumps(project_path(vec, vocab, length, emb, units, batch, 1, args.keras_adam)))
         return
-    a = plain_keras(splits.train, splits.validation, vocab, length, emb, units, batch)
-    b = project_path(vec, vocab, length, emb, units, batch)
-    b["vectorize_once_seconds"] = vectorize_s
-    b2 = concurrent_trials(args, os.cpu_count() or 1)
+    rounds_n = args.rounds or (1 if args.quick else 3)
+    if rounds_n < 1:
+        raise SystemExit(f"--rounds {rounds_n}: must be at least 1")
+    sizes = (vocab, length, emb, units, batch)
+    rounds = [one_round(args, splits, vec, sizes) for _ in range(rounds_n)]
+
+    def median(path: str) -> float:
+        return statistics.median(r[path]["reviews_per_second"] for r in rounds)
+
     print(
         json.dumps(
             {
@@ -162,11 +210,16 @@ def main() -> None:
                 "embedding": emb,
                 "units": units,
                 "batch": batch,
-                "plain_keras": a,
-                "project_trial_path": b,
-                "project_concurrent_trials": b2,
-                "speedup": b["reviews_per_second"] / a["reviews_per_second"],
-                "speedup_concurrent": b2["reviews_per_second"] / a["reviews_per_second"],
+                "optimizer_b": "keras.optimizers.Adam" if args.keras_adam else "model.FusedAdam",
+                "vectorize_once_seconds": vectorize_s,
+                "median_reviews_per_second": {
+                    "plain_keras": median("plain_keras"),
+                    "project_trial_path": median("project_trial_path"),
+                    "project_concurrent_trials": median("project_concurrent_trials"),
+                },
+                "speedup": statistics.median(r["speedup"] for r in rounds),
+                "speedup_concurrent": statistics.median(r["speedup_concurrent"] for r in rounds),
+                "rounds": rounds,
                 "machine": f"{platform.machine()} {os.cpu_count()} CPUs",
             },
             indent=2,
