@@ -11,6 +11,13 @@ what this CPU's matrix multiplication can do at all:
   only the recurrent matmul inside it (``keras.layers.RNN`` with a recurrent-only cell);
 - ``keras_lstm_vocab_1000``: ``keras_lstm`` with a 1,000-word embedding, which shows what Adam's
   dense update of the 20,000 x 128 embedding costs per batch (Keras applies it to every row);
+- ``keras_lstm_fused_adam``: ``keras_lstm`` with ``model.FusedAdam`` (the project's optimizer:
+  the same update as one fused kernel);
+- ``keras_lstm_xla``: ``keras_lstm`` compiled with XLA (``jit_compile=True``);
+- ``custom_bptt`` and ``custom_bptt_xla``: an LSTM with a hand-written backward pass
+  (``bench/_custom_lstm.py``: input projection and recurrent-weight gradient hoisted out of the
+  loops, local derivatives stored by the forward loop), without and with XLA; its gradients are
+  compared with Keras' LSTM's on the same weights (``custom_bptt_max_gradient_difference``);
 - ``matmul``: one step's matmul shape (batch x (embedding + units) by 4 x units) and a large
   square one, float32 and bfloat16 (this CPU's AMX units only help the large one).
 
@@ -76,15 +83,22 @@ def lstm_steps(vocab: int, batch: int, steps: int, emb: int, units: int, reps: i
             h = ops.sigmoid(o) * ops.tanh(c)
             return h, [h, c]
 
+    from _custom_lstm import CustomBPTTLSTM  # bench/ is on sys.path when run as a script
+
+    from model import FusedAdam
+
     def model(kind: str):
         ids = keras.Input((steps,), dtype="int32")
         x = layers.Embedding(1000 if kind == "keras_lstm_vocab_1000" else vocab, emb)(ids)
         if kind == "hoisted_projection":
             x = layers.RNN(RecurrentOnlyCell(units))(layers.Dense(4 * units)(x))
+        elif kind.startswith("custom_bptt"):
+            x = CustomBPTTLSTM(units)(x)
         else:
             x = layers.LSTM(units, unroll=kind == "keras_lstm_unrolled")(x)
         net = keras.Model(ids, layers.Dense(1, activation="sigmoid")(x))
-        net.compile("adam", "binary_crossentropy")
+        optimizer = FusedAdam() if kind == "keras_lstm_fused_adam" else "adam"
+        net.compile(optimizer, "binary_crossentropy", jit_compile=kind.endswith("_xla"))
         return net
 
     rng = np.random.default_rng(0)
@@ -92,7 +106,16 @@ def lstm_steps(vocab: int, batch: int, steps: int, emb: int, units: int, reps: i
     y = rng.integers(0, 2, (batch, 1)).astype("float32")
     flops = 3 * 2 * batch * steps * (emb + units) * 4 * units
     out = {}
-    kinds = ("keras_lstm", "keras_lstm_unrolled", "hoisted_projection", "keras_lstm_vocab_1000")
+    kinds = (
+        "keras_lstm",
+        "keras_lstm_unrolled",
+        "hoisted_projection",
+        "keras_lstm_vocab_1000",
+        "keras_lstm_fused_adam",
+        "keras_lstm_xla",
+        "custom_bptt",
+        "custom_bptt_xla",
+    )
     for kind in kinds:
         net = model(kind)
         start = time.perf_counter()
@@ -106,6 +129,32 @@ def lstm_steps(vocab: int, batch: int, steps: int, emb: int, units: int, reps: i
             "first_step_seconds": round(trace_s, 2),
         }
     return out
+
+
+def custom_bptt_difference(batch: int, steps: int, emb: int, units: int) -> float:
+    """Largest difference between the gradients (inputs and weights) of ``CustomBPTTLSTM``
+    and ``keras.layers.LSTM`` holding the same weights."""
+    import numpy as np
+    import tensorflow as tf
+    from _custom_lstm import CustomBPTTLSTM
+    from keras import layers
+
+    x = tf.constant(np.random.default_rng(1).normal(size=(batch, steps, emb)), tf.float32)
+    reference = layers.LSTM(units, return_sequences=True)
+    ours = CustomBPTTLSTM(units, return_sequences=True)
+    reference(x), ours(x)
+    ours.set_weights(reference.get_weights())
+    weights = tf.constant(np.random.default_rng(2).normal(size=(batch, steps, units)), tf.float32)
+    grads = []
+    for layer in (reference, ours):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = tf.reduce_sum(layer(x) * weights)
+        grads.append(tape.gradient(loss, [x, *layer.trainable_weights]))
+    return max(
+        float(tf.reduce_max(tf.abs(tf.convert_to_tensor(a) - tf.convert_to_tensor(b))))
+        for a, b in zip(*grads, strict=True)
+    )
 
 
 def matmul_rates(shape: tuple[int, int, int], big: int, chain: int) -> dict:
@@ -156,6 +205,7 @@ def main() -> None:
         "threads": args.threads,
         "shape": {"vocab": vocab, "batch": batch, "steps": steps, "embedding": emb, "units": units},
         "training_step": lstm_steps(vocab, batch, steps, emb, units, reps),
+        "custom_bptt_max_gradient_difference": custom_bptt_difference(16, 24, 8, 6),
         "matmul": matmul_rates((batch, emb + units, 4 * units), big, 50 if args.quick else 200),
     }
     print(json.dumps(result, indent=2))

@@ -109,7 +109,14 @@ def test_lstm_step_quick():
         "keras_lstm_unrolled",
         "hoisted_projection",
         "keras_lstm_vocab_1000",
+        "keras_lstm_fused_adam",
+        "keras_lstm_xla",
+        "custom_bptt",
+        "custom_bptt_xla",
     }
+    assert (
+        result["custom_bptt_max_gradient_difference"] < 1e-4
+    )  # the same LSTM, differentiated by hand
     batch = result["shape"]["batch"]
     for row in steps.values():
         assert row["ms_per_batch"] > 0 and row["matmul_gflops_per_second"] > 0
@@ -117,3 +124,19 @@ def test_lstm_step_quick():
         assert row["reviews_per_second"] == pytest.approx(batch / row["ms_per_batch"] * 1000, 0.02)
     for rates in result["matmul"].values():
         assert all(v > 0 for v in rates.values()) and len(rates) == 2
+
+
+@pytest.mark.slow
+def test_fused_adam_quick(learnable_archive):
+    result = run_bench("fused_adam.py", "--data", learnable_archive)
+    runs = result["runs"]
+    assert [(r["optimizer"], r["seed"]) for r in runs] == [
+        ("keras", 0),
+        ("fused", 0),
+        ("keras", 1),
+        ("fused", 1),
+    ]
+    for row in runs:
+        assert len(row["val_accuracy_per_epoch"]) == 2 and len(row["epoch_seconds"]) == 2
+    # the synthetic reviews are learnable: both optimizers train the LSTM
+    assert min(result["mean_final_val_accuracy"].values()) > 0.7

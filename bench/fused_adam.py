@@ -1,0 +1,101 @@
+"""Benchmark: does the fused Adam update (``model.FusedAdam``) train as well as Keras' Adam?
+
+The throughput LSTM of ``bench/epoch_throughput.py`` (vocab 20k, length 200, embedding 128,
+64 units, batch 128, no dropout) trained 3 epochs through the project's training path with each
+optimizer, for several seeds (the seed sets the initial weights and the batch order; both
+optimizers see the same ones). The two differ only where an embedding row's id repeats in a
+batch: Keras 3 squares each occurrence's gradient in Adam's second moment, the fused kernel
+the row's summed gradient, as Adam is defined (see ``model/_optimizers.py``). Prints JSON with
+validation accuracy per epoch and epoch seconds.
+
+    python bench/fused_adam.py --data ../shared/data/imdb/aclImdb_v1.tar.gz     # seeds 0-3
+    python bench/fused_adam.py --data ... --quick                               # CI
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def run(vec, optimizer: str, seed: int, sizes, epochs: int) -> dict:
+    import keras
+
+    from model import ModelConfig, TrainConfig, build_model, compile_model, configure_runtime, fit
+
+    vocab, length, emb, units, batch = sizes
+    configure_runtime(cpus=os.cpu_count(), seed=seed)
+    config = TrainConfig(
+        epochs=epochs, batch_size=batch, early_stopping_patience=0, reduce_lr_patience=0, seed=seed
+    )
+    net = compile_model(
+        build_model(ModelConfig("lstm", vocab, length, emb, units, dropout=0.0)), config
+    )
+    if optimizer == "keras":
+        net.compile(
+            optimizer=keras.optimizers.Adam(config.learning_rate),
+            loss="binary_crossentropy",
+            metrics=["accuracy", keras.metrics.AUC(name="auc")],
+        )
+    history = fit(net, (vec.x_train, vec.y_train), (vec.x_val, vec.y_val), config)
+    return {
+        "optimizer": optimizer,
+        "seed": seed,
+        "val_accuracy_per_epoch": [round(r.val_accuracy, 4) for r in history],
+        "epoch_seconds": [round(r.seconds, 1) for r in history],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=os.environ.get("SWEEP_IMDB", "imdb"))
+    parser.add_argument("--seeds", type=int, default=4, help="seeds 0 .. N-1 (default 4)")
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    from data import DataConfig, prepare_splits, vectorize_splits
+
+    n, sizes, epochs, seeds = (
+        (1000, (2000, 64, 16, 8, 64), 2, 2)
+        if args.quick
+        else (None, (20_000, 200, 128, 64, 128), 3, args.seeds)
+    )
+    if seeds < 1:
+        raise SystemExit(f"--seeds {seeds}: must be at least 1")
+    splits = prepare_splits(DataConfig(args.data, max_reviews=n), progress=False)
+    vec = vectorize_splits(splits, sizes[0], sizes[1])
+    runs = [
+        run(vec, opt, seed, sizes, epochs) for seed in range(seeds) for opt in ("keras", "fused")
+    ]
+
+    def mean_final(opt: str) -> float:
+        return statistics.mean(
+            r["val_accuracy_per_epoch"][-1] for r in runs if r["optimizer"] == opt
+        )
+
+    print(
+        json.dumps(
+            {
+                "benchmark": "fused_adam",
+                "quick": args.quick,
+                "train_reviews": len(splits.train),
+                "validation_reviews": len(splits.validation),
+                "epochs": epochs,
+                "mean_final_val_accuracy": {
+                    "keras": mean_final("keras"),
+                    "fused": mean_final("fused"),
+                },
+                "runs": runs,
+                "machine": f"{platform.machine()} {os.cpu_count()} CPUs",
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
