@@ -132,6 +132,7 @@ def paired_runs(args, name: str, trials: int, concurrency: int, seeds, variants:
         }
     )
     ray.init(
+        address="local",
         num_cpus=os.cpu_count(),
         include_dashboard=False,
         log_to_driver=False,

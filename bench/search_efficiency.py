@@ -282,7 +282,9 @@ def main() -> None:
         }
     )
     _, data = prepare_data(spec, progress=False)
-    ray.init(include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1")
+    ray.init(
+        address="local", include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1"
+    )
     timelines = {}
     with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(sys.stderr):
         timelines["service"] = run_service(spec, data, budget, tmp)

@@ -115,7 +115,9 @@ def main() -> None:
             "space": TINY,
         }
     )
-    ray.init(include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1")
+    ray.init(
+        address="local", include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1"
+    )
     _, data = prepare_data(spec, progress=False)
     with tempfile.TemporaryDirectory() as storage, contextlib.redirect_stdout(sys.stderr):
         rows = [measure(spec, data, reuse, storage) for reuse in (True, False)]

@@ -37,7 +37,11 @@ def ensure_ray(address: str | None = None, **init_kwargs: Any) -> None:
     if address:
         ray.init(address=address, log_to_driver=False, **init_kwargs)
     else:
+        # "local": a new private instance, never whatever /tmp/ray/ray_current_cluster names
+        # (Ray's default for no address: an earlier `ray start` or a Cluster that was killed
+        # leaves that file behind, and ray.init would hang on the dead address)
         ray.init(
+            address="local",
             include_dashboard=False,
             log_to_driver=False,
             _node_ip_address="127.0.0.1",
