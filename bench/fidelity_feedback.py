@@ -112,6 +112,7 @@ def paired_runs(args, name: str, trials: int, concurrency: int, seeds, variants:
     lower of its seed's bests. Returns the base spec, the data and the rows."""
     import ray
 
+    from cluster import start_local_ray
     from search import parse_sweep_spec, prepare_data
 
     spec = parse_sweep_spec(
@@ -131,13 +132,7 @@ def paired_runs(args, name: str, trials: int, concurrency: int, seeds, variants:
             "space": QUICK_SPACE if args.quick else SPACE,
         }
     )
-    ray.init(
-        address="local",
-        num_cpus=os.cpu_count(),
-        include_dashboard=False,
-        log_to_driver=False,
-        _node_ip_address="127.0.0.1",
-    )
+    start_local_ray(num_cpus=os.cpu_count())
     _, data = prepare_data(spec, progress=False)
     runs = []
     with tempfile.TemporaryDirectory() as storage:

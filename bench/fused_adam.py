@@ -34,14 +34,10 @@ def run(vec, optimizer: str, seed: int, sizes, epochs: int) -> dict:
         epochs=epochs, batch_size=batch, early_stopping_patience=0, reduce_lr_patience=0, seed=seed
     )
     net = compile_model(
-        build_model(ModelConfig("lstm", vocab, length, emb, units, dropout=0.0)), config
+        build_model(ModelConfig("lstm", vocab, length, emb, units, dropout=0.0)),
+        config,
+        keras.optimizers.Adam(config.learning_rate) if optimizer == "keras" else None,
     )
-    if optimizer == "keras":
-        net.compile(
-            optimizer=keras.optimizers.Adam(config.learning_rate),
-            loss="binary_crossentropy",
-            metrics=["accuracy", keras.metrics.AUC(name="auc")],
-        )
     history = fit(net, (vec.x_train, vec.y_train), (vec.x_val, vec.y_val), config)
     return {
         "optimizer": optimizer,
@@ -57,6 +53,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=4, help="seeds 0 .. N-1 (default 4)")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
+    if args.seeds < 1:
+        parser.error(f"--seeds {args.seeds}: must be at least 1")
     from data import DataConfig, prepare_splits, vectorize_splits
 
     n, sizes, epochs, seeds = (
@@ -64,8 +62,6 @@ def main() -> None:
         if args.quick
         else (None, (20_000, 200, 128, 64, 128), 3, args.seeds)
     )
-    if seeds < 1:
-        raise SystemExit(f"--seeds {seeds}: must be at least 1")
     splits = prepare_splits(DataConfig(args.data, max_reviews=n), progress=False)
     vec = vectorize_splits(splits, sizes[0], sizes[1])
     runs = [

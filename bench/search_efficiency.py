@@ -260,6 +260,7 @@ def main() -> None:
 
     import ray
 
+    from cluster import start_local_ray
     from search import parse_sweep_spec, prepare_data
 
     budget = args.budget or (15.0 if args.quick else 480.0)
@@ -282,9 +283,7 @@ def main() -> None:
         }
     )
     _, data = prepare_data(spec, progress=False)
-    ray.init(
-        address="local", include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1"
-    )
+    start_local_ray()
     timelines = {}
     with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(sys.stderr):
         timelines["service"] = run_service(spec, data, budget, tmp)

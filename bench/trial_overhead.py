@@ -102,6 +102,7 @@ def main() -> None:
 
     import ray
 
+    from cluster import start_local_ray
     from search import parse_sweep_spec, prepare_data
 
     trials = args.trials or (4 if args.quick else 24)
@@ -115,9 +116,7 @@ def main() -> None:
             "space": TINY,
         }
     )
-    ray.init(
-        address="local", include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1"
-    )
+    start_local_ray()
     _, data = prepare_data(spec, progress=False)
     with tempfile.TemporaryDirectory() as storage, contextlib.redirect_stdout(sys.stderr):
         rows = [measure(spec, data, reuse, storage) for reuse in (True, False)]

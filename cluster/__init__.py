@@ -6,7 +6,7 @@ from ._cli import main
 from ._keys import Keys
 from ._optuna_journal import optuna_storage
 from ._redis_store import RedisStateStore
-from ._runner import execute_sweep
+from ._runner import execute_sweep, start_local_ray
 from ._store import StateRegressed, StateStore, StoreUnavailable, SweepExists
 
 __all__ = [
@@ -22,4 +22,5 @@ __all__ = [
     "execute_sweep",
     "main",
     "optuna_storage",
+    "start_local_ray",
 ]

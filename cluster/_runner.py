@@ -37,16 +37,24 @@ def ensure_ray(address: str | None = None, **init_kwargs: Any) -> None:
     if address:
         ray.init(address=address, log_to_driver=False, **init_kwargs)
     else:
-        # "local": a new private instance, never whatever /tmp/ray/ray_current_cluster names
-        # (Ray's default for no address: an earlier `ray start` or a Cluster that was killed
-        # leaves that file behind, and ray.init would hang on the dead address)
-        ray.init(
-            address="local",
-            include_dashboard=False,
-            log_to_driver=False,
-            _node_ip_address="127.0.0.1",
-            **init_kwargs,
-        )
+        start_local_ray(**init_kwargs)
+
+
+def start_local_ray(**init_kwargs: Any) -> None:
+    """A new private Ray on this machine (node address 127.0.0.1, no dashboard).
+
+    ``address="local"``: never whatever ``/tmp/ray/ray_current_cluster`` names, which is Ray's
+    default for no address; an earlier ``ray start`` or a ``Cluster`` that was killed leaves
+    that file behind, and ``ray.init`` would hang on the dead address."""
+    import ray
+
+    ray.init(
+        address="local",
+        include_dashboard=False,
+        log_to_driver=False,
+        _node_ip_address="127.0.0.1",
+        **init_kwargs,
+    )
 
 
 def check_resources(spec, available: dict[str, float]) -> None:

@@ -58,9 +58,15 @@ def make_optimizer(config: TrainConfig) -> keras.optimizers.Optimizer:
     return FusedAdam(config.learning_rate)
 
 
-def compile_model(model: keras.Model, config: TrainConfig) -> keras.Model:
+def compile_model(
+    model: keras.Model,
+    config: TrainConfig,
+    optimizer: keras.optimizers.Optimizer | None = None,
+) -> keras.Model:
+    """Compile with the sweep's loss and metrics; ``optimizer`` (default: the configured one,
+    ``make_optimizer``) is for ablations such as Keras' own Adam in the benchmarks."""
     model.compile(
-        optimizer=make_optimizer(config),
+        optimizer=optimizer or make_optimizer(config),
         loss="binary_crossentropy",
         metrics=["accuracy", keras.metrics.AUC(name="auc")],
     )

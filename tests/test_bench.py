@@ -140,3 +140,17 @@ def test_fused_adam_quick(learnable_archive):
         assert len(row["val_accuracy_per_epoch"]) == 2 and len(row["epoch_seconds"]) == 2
     # the synthetic reviews are learnable: both optimizers train the LSTM
     assert min(result["mean_final_val_accuracy"].values()) > 0.7
+
+
+@pytest.mark.parametrize(
+    ("script", "flag"), [("epoch_throughput.py", "--rounds"), ("fused_adam.py", "--seeds")]
+)
+def test_a_count_below_one_is_refused_before_any_work(script, flag):
+    done = subprocess.run(
+        [sys.executable, str(BENCH / script), flag, "0", "--data", "/nonexistent.tar.gz"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    assert f"{flag} 0: must be at least 1" in done.stderr and "Traceback" not in done.stderr

@@ -58,12 +58,8 @@ def ray_2_cpus():
     """A private local Ray with 2 CPUs for the module (the driver runs in the test)."""
     import ray
 
-    ray.init(
-        address="local",
-        num_cpus=2,
-        include_dashboard=False,
-        _node_ip_address="127.0.0.1",
-        log_to_driver=False,
-    )
+    from cluster import start_local_ray
+
+    start_local_ray(num_cpus=2)
     yield
     ray.shutdown()

@@ -101,6 +101,9 @@ def test_the_training_config_picks_the_fused_optimizers():
     adamw = make_optimizer(TrainConfig(optimizer="adamw", weight_decay=0.01))
     assert type(adamw) is FusedAdamW and adamw.weight_decay == pytest.approx(0.01)
     assert type(make_optimizer(TrainConfig(optimizer="rmsprop"))) is keras.optimizers.RMSprop
+    # an ablation's own optimizer replaces the configured one, with the same loss and metrics
+    net = compile_model(build_model(CONFIG), TrainConfig(), keras.optimizers.Adam(1e-3))
+    assert type(net.optimizer) is keras.optimizers.Adam and net.loss == "binary_crossentropy"
 
 
 def test_a_compiled_model_with_a_fused_optimizer_saves_and_loads(tmp_path):
