@@ -16,12 +16,14 @@ This VM's speed changes for minutes at a time (the same run has measured 975 and
 reviews/s), so the three paths run one after another in each of ``--rounds`` rounds (default
 3) and the ratios are taken within a round; the summary is the median over rounds.
 ``--keras-adam`` gives (b) Keras' own Adam instead of the fused one (``model.FusedAdam``), to
-measure what the fused update gives.
+measure what the fused update gives; ``--lstm-kernel keras`` gives (b) ``keras.layers.LSTM``
+instead of ``model.ProjectedLSTM`` (what ``auto`` picks on a CPU with native bfloat16).
 
 Prints JSON with reviews/second, the ratios to (a) and validation accuracy after 3 epochs.
 
     python bench/epoch_throughput.py --data ../shared/data/imdb/aclImdb_v1.tar.gz
     python bench/epoch_throughput.py --data ... --keras-adam
+    python bench/epoch_throughput.py --data ... --lstm-kernel keras
     python bench/epoch_throughput.py --data ... --quick     # 2,000 reviews, length 64 (CI)
 """
 
@@ -36,6 +38,8 @@ import time
 from collections import Counter
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+LSTM_KERNELS = ("auto", "keras", "projected")  # model.LSTM_KERNELS, without importing TF
 
 
 def plain_keras(train, val, vocab, length, emb, units, batch) -> dict:
@@ -84,7 +88,9 @@ def plain_keras(train, val, vocab, length, emb, units, batch) -> dict:
     }
 
 
-def project_path(vec, vocab, length, emb, units, batch, cpus=None, keras_adam=False) -> dict:
+def project_path(
+    vec, vocab, length, emb, units, batch, cpus=None, keras_adam=False, lstm_kernel="auto"
+) -> dict:
     import keras
 
     from data import sequence_view
@@ -100,7 +106,7 @@ def project_path(vec, vocab, length, emb, units, batch, cpus=None, keras_adam=Fa
 
     configure_runtime(cpus=cpus or os.cpu_count(), seed=0)
 
-    cfg = ModelConfig("lstm", vocab, length, emb, units, dropout=0.0)
+    cfg = ModelConfig("lstm", vocab, length, emb, units, dropout=0.0, lstm_kernel=lstm_kernel)
     train = (sequence_view(vec.x_train, vocab, length), vec.y_train)
     val = (sequence_view(vec.x_val, vocab, length), vec.y_val)
     net = build_model(cfg)
@@ -132,6 +138,7 @@ def concurrent_trials(args, n: int) -> dict:
     cmd = [sys.executable, __file__, "--data", args.data, "--worker"]
     cmd += ["--quick"] if args.quick else []
     cmd += ["--keras-adam"] if args.keras_adam else []
+    cmd += ["--lstm-kernel", args.lstm_kernel]
     procs = [
         subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         for _ in range(n)
@@ -152,7 +159,7 @@ def one_round(args, splits, vec, sizes) -> dict:
     """(a), (b1) and (b2) one after another, with their ratios."""
     vocab, length, emb, units, batch = sizes
     a = plain_keras(splits.train, splits.validation, vocab, length, emb, units, batch)
-    b = project_path(vec, vocab, length, emb, units, batch, keras_adam=args.keras_adam)
+    b = project_path(vec, vocab, length, emb, units, batch, None, args.keras_adam, args.lstm_kernel)
     b2 = concurrent_trials(args, os.cpu_count() or 1)
     return {
         "plain_keras": a,
@@ -171,11 +178,18 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--rounds", type=int, default=None, help="default 3 (1 with --quick)")
     parser.add_argument("--keras-adam", action="store_true", help="(b) with Keras' own Adam")
+    parser.add_argument(
+        "--lstm-kernel",
+        choices=LSTM_KERNELS,
+        default="auto",
+        help="(b)'s LSTM: auto (projected on a CPU with native bfloat16), keras or projected",
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rounds is not None and args.rounds < 1:
         parser.error(f"--rounds {args.rounds}: must be at least 1")
     from data import DataConfig, prepare_splits, vectorize_splits
+    from model import use_projected_lstm
 
     n, length, vocab, emb, units, batch = (
         (2000, 64, 5000, 32, 16, 128) if args.quick else (None, 200, 20_000, 128, 64, 128)
@@ -185,7 +199,10 @@ def main() -> None:
     vec = vectorize_splits(splits, vocab, length)
     vectorize_s = time.perf_counter() - t0
     if args.worker:  # one of the concurrent trials of (b2)
-        print(json.dumps(project_path(vec, vocab, length, emb, units, batch, 1, args.keras_adam)))
+        row = project_path(
+            vec, vocab, length, emb, units, batch, 1, args.keras_adam, args.lstm_kernel
+        )
+        print(json.dumps(row))
         return
     rounds_n = args.rounds or (1 if args.quick else 3)
     sizes = (vocab, length, emb, units, batch)
@@ -206,6 +223,7 @@ def main() -> None:
                 "units": units,
                 "batch": batch,
                 "optimizer_b": "keras.optimizers.Adam" if args.keras_adam else "model.FusedAdam",
+                "lstm_b": "ProjectedLSTM" if use_projected_lstm(args.lstm_kernel) else "keras LSTM",
                 "vectorize_once_seconds": vectorize_s,
                 "median_reviews_per_second": {
                     "plain_keras": median("plain_keras"),

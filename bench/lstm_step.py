@@ -14,6 +14,9 @@ what this CPU's matrix multiplication can do at all:
 - ``keras_lstm_fused_adam``: ``keras_lstm`` with ``model.FusedAdam`` (the project's optimizer:
   the same update as one fused kernel);
 - ``keras_lstm_xla``: ``keras_lstm`` compiled with XLA (``jit_compile=True``);
+- ``projected_lstm`` and ``projected_lstm_float32``: ``model.ProjectedLSTM`` (the project's
+  LSTM on a CPU with native bfloat16: the input projection of all steps as one product before
+  the loop, in bfloat16, and in float32), with ``model.FusedAdam``;
 - ``custom_bptt`` and ``custom_bptt_xla``: an LSTM with a hand-written backward pass
   (``bench/_custom_lstm.py``: input projection and recurrent-weight gradient hoisted out of the
   loops, local derivatives stored by the forward loop), without and with XLA; its gradients are
@@ -85,19 +88,23 @@ def lstm_steps(vocab: int, batch: int, steps: int, emb: int, units: int, reps: i
 
     from _custom_lstm import CustomBPTTLSTM  # bench/ is on sys.path when run as a script
 
-    from model import FusedAdam
+    from model import FusedAdam, ProjectedLSTM
 
     def model(kind: str):
         ids = keras.Input((steps,), dtype="int32")
         x = layers.Embedding(1000 if kind == "keras_lstm_vocab_1000" else vocab, emb)(ids)
         if kind == "hoisted_projection":
             x = layers.RNN(RecurrentOnlyCell(units))(layers.Dense(4 * units)(x))
+        elif kind.startswith("projected_lstm"):
+            dtype = "float32" if kind.endswith("float32") else "bfloat16"
+            x = ProjectedLSTM(units, projection_dtype=dtype)(x)[:, -1]
         elif kind.startswith("custom_bptt"):
             x = CustomBPTTLSTM(units)(x)
         else:
             x = layers.LSTM(units, unroll=kind == "keras_lstm_unrolled")(x)
         net = keras.Model(ids, layers.Dense(1, activation="sigmoid")(x))
-        optimizer = FusedAdam() if kind == "keras_lstm_fused_adam" else "adam"
+        fused = kind == "keras_lstm_fused_adam" or kind.startswith("projected_lstm")
+        optimizer = FusedAdam() if fused else "adam"
         net.compile(optimizer, "binary_crossentropy", jit_compile=kind.endswith("_xla"))
         return net
 
@@ -113,6 +120,8 @@ def lstm_steps(vocab: int, batch: int, steps: int, emb: int, units: int, reps: i
         "keras_lstm_vocab_1000",
         "keras_lstm_fused_adam",
         "keras_lstm_xla",
+        "projected_lstm",
+        "projected_lstm_float32",
         "custom_bptt",
         "custom_bptt_xla",
     )

@@ -13,6 +13,7 @@ from ._blend import (
 from ._builders import build_model, load_embeddings, ngram_ids
 from ._config import (
     ARCHITECTURES,
+    LSTM_KERNELS,
     MAX_NGRAM_BUCKETS,
     OPTIMIZERS,
     POOLINGS,
@@ -41,6 +42,7 @@ from ._html import figures as html_figures
 from ._html import page as html_page
 from ._html import table as html_table
 from ._layers import BranchDropout, KeepLastTokens, TextCleaner
+from ._lstm import ProjectedLSTM, cpu_has_native_bf16, use_projected_lstm
 from ._optimizers import FusedAdam, FusedAdamW
 from ._report import REPORT_DIR, error_analysis, write_evaluation_report
 from ._train import (
@@ -55,6 +57,7 @@ from ._train import (
 __all__ = [
     "ARCHITECTURES",
     "LABELS",
+    "LSTM_KERNELS",
     "MAX_NGRAM_BUCKETS",
     "MODEL_FILE",
     "OPTIMIZERS",
@@ -71,6 +74,7 @@ __all__ = [
     "KeepLastTokens",
     "ModelConfig",
     "ModelFileError",
+    "ProjectedLSTM",
     "TextCleaner",
     "TrainConfig",
     "blend_layer",
@@ -78,6 +82,7 @@ __all__ = [
     "build_model",
     "compile_model",
     "configure_runtime",
+    "cpu_has_native_bf16",
     "end_to_end",
     "error_analysis",
     "evaluate",
@@ -95,6 +100,7 @@ __all__ = [
     "ngram_ids",
     "predict_texts",
     "set_branch_weight",
+    "use_projected_lstm",
     "verify_export",
     "write_evaluation_report",
     "write_metadata",

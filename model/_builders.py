@@ -16,6 +16,7 @@ from keras import layers, ops
 
 from ._config import ModelConfig
 from ._layers import BranchDropout
+from ._lstm import lstm_layer
 
 
 def _token_mask(ids, pool_size: int = 1):
@@ -62,10 +63,10 @@ def _recurrent(x, lengths, config: ModelConfig, i: int, sequences: bool):
     state at each row's last real step (for the backward direction: after reading the
     whole review backwards).
     """
-    forward = layers.LSTM(config.units, return_sequences=True, name=f"lstm_{i}")(x)
+    forward = lstm_layer(config.units, f"lstm_{i}", config.lstm_kernel)(x)
     if config.architecture != "bilstm":
         return forward if sequences else _at_last_step(forward, lengths)
-    backward = layers.LSTM(config.units, return_sequences=True, name=f"lstm_{i}_backward")(
+    backward = lstm_layer(config.units, f"lstm_{i}_backward", config.lstm_kernel)(
         _reverse_real_steps(x, lengths)
     )
     if sequences:

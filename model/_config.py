@@ -7,6 +7,7 @@ from dataclasses import dataclass
 ARCHITECTURES = ("lstm", "stacked_lstm", "bilstm", "conv_lstm")
 POOLINGS = ("last", "max", "mean")
 OPTIMIZERS = ("adam", "rmsprop", "adamw")
+LSTM_KERNELS = ("auto", "keras", "projected")
 MAX_NGRAM_BUCKETS = 1 << 24
 
 
@@ -31,6 +32,11 @@ class ModelConfig:
     mean of ``ngram_dim``-dimensional embeddings of the review's words and of its bigrams,
     hashed into ``ngram_buckets`` buckets) with its own logit; the output is the mean of the
     branches' logits (``BranchDropout`` trains each branch to classify on its own).
+
+    ``lstm_kernel`` picks how the LSTM layers run (the same weights and function either way):
+    ``keras`` (``keras.layers.LSTM``, cuDNN on a GPU), ``projected`` (``ProjectedLSTM``: the
+    input projection of all steps as one bfloat16 product, faster on CPUs with native
+    bfloat16), or ``auto``: projected on such a CPU when no GPU is visible, else keras.
     """
 
     architecture: str = "lstm"
@@ -46,6 +52,7 @@ class ModelConfig:
     conv_pool_size: int = 2
     ngram_buckets: int = 0
     ngram_dim: int = 16
+    lstm_kernel: str = "auto"
 
     def __post_init__(self) -> None:
         _check(
@@ -78,6 +85,10 @@ class ModelConfig:
         _check(
             self.pooling in POOLINGS,
             f"pooling={self.pooling!r} is unknown; choose one of {POOLINGS}",
+        )
+        _check(
+            self.lstm_kernel in LSTM_KERNELS,
+            f"lstm_kernel={self.lstm_kernel!r} is unknown; choose one of {LSTM_KERNELS}",
         )
 
 

@@ -10,7 +10,7 @@ import json
 import os
 import tempfile
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from data import Vectorized, sequence_view
@@ -31,8 +31,32 @@ from model import (
 
 _MODEL_KEYS = {f.name for f in fields(ModelConfig)}
 _TRAIN_KEYS = {f.name for f in fields(TrainConfig)}
-WEIGHTS = "model.weights.h5"
+WEIGHTS = "model.weights.npz"
+LEGACY_WEIGHTS = "model.weights.h5"  # checkpoints written before the npz file
 STATE = "state.json"
+
+
+def save_trial_weights(net, folder: str) -> None:
+    """The model's weights in ``get_weights`` order: the same for either LSTM kernel, so a
+    trial restored on a node that picks the other kernel (a GPU node) still loads them."""
+    import numpy as np
+
+    np.savez(os.path.join(folder, WEIGHTS), *net.get_weights())
+
+
+def load_trial_weights(net, folder: str, model_cfg: ModelConfig) -> None:
+    """Restore what :func:`save_trial_weights` wrote; a legacy Keras weights file (saved by a
+    model with Keras' LSTM layers) goes through a Keras-kernel twin of ``net``."""
+    import numpy as np
+
+    path = os.path.join(folder, WEIGHTS)
+    if os.path.exists(path):
+        with np.load(path) as saved:
+            net.set_weights([saved[f"arr_{i}"] for i in range(len(saved.files))])
+        return
+    twin = build_model(replace(model_cfg, lstm_kernel="keras"))
+    twin.load_weights(os.path.join(folder, LEGACY_WEIGHTS))
+    net.set_weights(twin.get_weights())
 
 
 @dataclass(frozen=True)
@@ -48,8 +72,6 @@ class TrialContext:
 
 def trial_configs(config: dict[str, Any], base: TrainConfig) -> tuple[ModelConfig, TrainConfig]:
     """Split a sampled configuration into model and training configs (pure)."""
-    from dataclasses import replace
-
     unknown = set(config) - _MODEL_KEYS - _TRAIN_KEYS
     if unknown:
         raise ValueError(f"configuration keys {sorted(unknown)} are not model or train settings")
@@ -88,7 +110,7 @@ def lstm_trial(config: dict[str, Any], data: Vectorized, context: TrialContext) 
     checkpoint = tune.get_checkpoint()
     if checkpoint:
         with checkpoint.as_directory() as folder:
-            net.load_weights(os.path.join(folder, WEIGHTS))
+            load_trial_weights(net, folder, model_cfg)
             with open(os.path.join(folder, STATE)) as fh:
                 start = json.load(fh)["epoch"]
     node_ip = ray.util.get_node_ip_address()
@@ -116,7 +138,7 @@ def lstm_trial(config: dict[str, Any], data: Vectorized, context: TrialContext) 
             else None
         )
         with tempfile.TemporaryDirectory() as folder:
-            net.save_weights(os.path.join(folder, WEIGHTS))
+            save_trial_weights(net, folder)
             with open(os.path.join(folder, STATE), "w") as fh:
                 json.dump({"epoch": epoch + 1}, fh)
             tune.report(

@@ -35,6 +35,9 @@ def test_epoch_throughput_quick(learnable_archive):
     result = run_bench("epoch_throughput.py", "--data", learnable_archive, "--rounds", "2")
     rounds = result["rounds"]
     assert len(rounds) == 2 and result["optimizer_b"] == "model.FusedAdam"
+    from model import use_projected_lstm  # auto: the projected LSTM on a CPU with bfloat16
+
+    assert result["lstm_b"] == ("ProjectedLSTM" if use_projected_lstm() else "keras LSTM")
     for row in rounds:
         assert row["plain_keras"]["reviews_per_second"] > 0
         assert 0 <= row["project_trial_path"]["val_accuracy_after_3_epochs"] <= 1
@@ -111,6 +114,8 @@ def test_lstm_step_quick():
         "keras_lstm_vocab_1000",
         "keras_lstm_fused_adam",
         "keras_lstm_xla",
+        "projected_lstm",
+        "projected_lstm_float32",
         "custom_bptt",
         "custom_bptt_xla",
     }
@@ -127,23 +132,28 @@ def test_lstm_step_quick():
 
 
 @pytest.mark.slow
-def test_fused_adam_quick(learnable_archive):
-    result = run_bench("fused_adam.py", "--data", learnable_archive)
+@pytest.mark.parametrize(
+    ("compare", "expected"),
+    [
+        ("optimizer", [("keras", "keras", "keras"), ("fused", "fused", "keras")]),
+        ("lstm-kernel", [("keras", "fused", "keras"), ("projected", "fused", "projected")]),
+    ],
+)
+def test_training_variants_quick(compare, expected, learnable_archive):
+    result = run_bench("training_variants.py", "--data", learnable_archive, "--compare", compare)
     runs = result["runs"]
-    assert [(r["optimizer"], r["seed"]) for r in runs] == [
-        ("keras", 0),
-        ("fused", 0),
-        ("keras", 1),
-        ("fused", 1),
+    assert [(r["variant"], r["optimizer"], r["lstm_kernel"], r["seed"]) for r in runs] == [
+        (*variant, seed) for seed in (0, 1) for variant in expected
     ]
     for row in runs:
         assert len(row["val_accuracy_per_epoch"]) == 2 and len(row["epoch_seconds"]) == 2
-    # the synthetic reviews are learnable: both optimizers train the LSTM
+    # the synthetic reviews are learnable: both variants train the LSTM
+    assert set(result["mean_final_val_accuracy"]) == {name for name, _, _ in expected}
     assert min(result["mean_final_val_accuracy"].values()) > 0.7
 
 
 @pytest.mark.parametrize(
-    ("script", "flag"), [("epoch_throughput.py", "--rounds"), ("fused_adam.py", "--seeds")]
+    ("script", "flag"), [("epoch_throughput.py", "--rounds"), ("training_variants.py", "--seeds")]
 )
 def test_a_count_below_one_is_refused_before_any_work(script, flag):
     done = subprocess.run(
