@@ -31,6 +31,11 @@ out, so the rates are lower bounds. Prints JSON.
     python bench/lstm_step.py                 # 1 thread, as a sweep's trial runs here
     python bench/lstm_step.py --threads 2
     python bench/lstm_step.py --quick         # tiny shapes (CI)
+    python bench/lstm_step.py --default-space # also: models of the default search space
+
+``--default-space`` adds ``default_space_steps``: the training step of ``model.build_model``'s
+models at sizes of the default sweep's space (n-gram branch, dropout 0.3, mean pooling for
+``bilstm``, 300 steps), with ``lstm_kernel`` keras and projected, each the faster of two builds.
 """
 
 from __future__ import annotations
@@ -140,6 +145,56 @@ def lstm_steps(vocab: int, batch: int, steps: int, emb: int, units: int, reps: i
     return out
 
 
+DEFAULT_SPACE_CASES = (  # architecture, units, embedding, batch
+    ("lstm", 32, 64, 64),
+    ("lstm", 64, 128, 64),
+    ("lstm", 128, 128, 128),
+    ("bilstm", 32, 64, 64),
+    ("bilstm", 64, 64, 64),
+    ("bilstm", 64, 128, 128),
+    ("bilstm", 128, 128, 64),
+    ("stacked_lstm", 64, 64, 128),
+)
+
+
+def default_space_steps(quick: bool) -> list[dict]:
+    """ms per training step of default-space models with either LSTM kernel."""
+    import numpy as np
+
+    from model import ModelConfig, TrainConfig, build_model, compile_model
+
+    vocab, steps, buckets = (500, 16, 1024) if quick else (20_000, 300, 262_144)
+    cases = DEFAULT_SPACE_CASES[:2] if quick else DEFAULT_SPACE_CASES
+    rng = np.random.default_rng(0)
+    rows = []
+    for arch, units, emb, batch in cases:
+        if quick:
+            units, emb, batch = units // 8, emb // 8, batch // 8
+        x = rng.integers(1, vocab, (batch, steps)).astype("int32")
+        y = rng.integers(0, 2, (batch, 1)).astype("float32")
+        ms = {}
+        for kernel in ("keras", "projected", "keras", "projected"):
+            cfg = ModelConfig(
+                arch, vocab, steps, emb, units, layers=2 if arch == "stacked_lstm" else 1,
+                dropout=0.3, pooling="mean", ngram_buckets=buckets, lstm_kernel=kernel,
+            )  # fmt: skip
+            net = compile_model(build_model(cfg), TrainConfig(batch_size=batch))
+            seconds = _timed(lambda n=net, a=x, b=y: n.train_on_batch(a, b), 2 if quick else 4)
+            ms[kernel] = min(ms.get(kernel, float("inf")), seconds * 1000)
+        rows.append(
+            {
+                "architecture": arch,
+                "units": units,
+                "embedding": emb,
+                "batch": batch,
+                "keras_ms": round(ms["keras"], 2),
+                "projected_ms": round(ms["projected"], 2),
+                "speedup": round(ms["keras"] / ms["projected"], 2),
+            }
+        )
+    return rows
+
+
 def custom_bptt_difference(batch: int, steps: int, emb: int, units: int) -> float:
     """Largest difference between the gradients (inputs and weights) of ``CustomBPTTLSTM``
     and ``keras.layers.LSTM`` holding the same weights."""
@@ -199,6 +254,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--default-space", action="store_true")
     args = parser.parse_args()
     import tensorflow as tf
 
@@ -217,6 +273,8 @@ def main() -> None:
         "custom_bptt_max_gradient_difference": custom_bptt_difference(16, 24, 8, 6),
         "matmul": matmul_rates((batch, emb + units, 4 * units), big, 50 if args.quick else 200),
     }
+    if args.default_space:
+        result["default_space_steps"] = default_space_steps(args.quick)
     print(json.dumps(result, indent=2))
 
 

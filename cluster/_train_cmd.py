@@ -44,6 +44,13 @@ from ._options import data_option, output_options, pretrain_option
 )
 @click.option("--ngram-dim", type=int, help="Overrides model.ngram_dim (default 16).")
 @click.option(
+    "--lstm-kernel",
+    type=click.Choice(["auto", "keras", "projected"]),
+    help="keras: keras.layers.LSTM (cuDNN on a GPU); projected: ProjectedLSTM (input "
+    "projection in bfloat16, faster on CPUs with AMX/AVX512-BF16); auto: projected on such "
+    "a CPU without a GPU. Overrides model.lstm_kernel (default auto).",
+)
+@click.option(
     "--optimizer",
     type=click.Choice(["adam", "rmsprop", "adamw"]),
     help="Overrides train.optimizer (default adam).",
@@ -77,6 +84,7 @@ def train(
     pooling,
     ngram_buckets,
     ngram_dim,
+    lstm_kernel,
     optimizer,
     learning_rate,
     batch_size,
@@ -119,6 +127,7 @@ def train(
         pooling=pooling,
         ngram_buckets=ngram_buckets,
         ngram_dim=ngram_dim,
+        lstm_kernel=lstm_kernel,
     )
     parsed = override(
         parsed,

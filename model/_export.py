@@ -27,6 +27,7 @@ from data import Vocabulary, file_digests
 
 from ._config import ModelConfig
 from ._layers import KeepLastTokens, TextCleaner
+from ._lstm import lstm_layer_kind
 
 FORMAT_VERSION = 1
 MODEL_FILE = "model.keras"
@@ -110,6 +111,7 @@ def export_model(
                 "format_version": FORMAT_VERSION,
                 "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
                 "model_config": asdict(config),
+                "lstm_layer": lstm_layer_kind(trained),  # what lstm_kernel resolved to
                 "clean": asdict(vocabulary.clean),
                 "libraries": library_versions(),
                 **(metadata or {}),

@@ -63,6 +63,16 @@ def lstm_layer(units: int, name: str, kernel: str = "auto") -> keras.layers.Laye
     return keras.layers.LSTM(units, return_sequences=True, name=name)
 
 
+def lstm_layer_kind(model: keras.Model) -> str | None:
+    """Which LSTM layer class ``model`` runs (``ProjectedLSTM`` or ``LSTM``; None if none)."""
+    kinds = {
+        type(layer).__name__
+        for layer in model.layers
+        if isinstance(layer, ProjectedLSTM | keras.layers.LSTM)
+    }
+    return ",".join(sorted(kinds)) or None
+
+
 @keras.saving.register_keras_serializable(package="sweep")
 class ProjectedLSTM(keras.layers.Layer):
     """``keras.layers.LSTM(units, return_sequences=True)`` with the input projection of all

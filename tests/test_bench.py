@@ -105,7 +105,12 @@ def test_ngram_branches_quick(learnable_archive):
 
 @pytest.mark.slow
 def test_lstm_step_quick():
-    result = run_bench("lstm_step.py", timeout=300)
+    result = run_bench("lstm_step.py", "--default-space", timeout=300)
+    rows = result["default_space_steps"]
+    assert [r["architecture"] for r in rows] == ["lstm", "lstm"]
+    for row in rows:
+        assert row["keras_ms"] > 0 and row["projected_ms"] > 0
+        assert row["speedup"] == pytest.approx(row["keras_ms"] / row["projected_ms"], rel=0.02)
     steps = result["training_step"]
     assert set(steps) == {
         "keras_lstm",

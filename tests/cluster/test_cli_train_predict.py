@@ -223,3 +223,23 @@ def test_train_with_an_ngram_branch_learns_exports_and_predicts(learnable_archiv
     assert 0.5 <= blend["test_accuracy_of_mean"] <= 1.0
     result = CliRunner().invoke(main, ["predict", str(out), "superb brilliant loved"])
     assert result.exit_code == 0 and result.output.startswith("positive"), result.output
+
+
+@pytest.mark.parametrize(("kernel", "layer"), [("keras", "LSTM"), ("projected", "ProjectedLSTM")])
+def test_train_lstm_kernel_flag_picks_the_layer_and_metadata_says_which(
+    kernel, layer, learnable_archive, tmp_path
+):
+    out = tmp_path / kernel
+    args = ["train", "--data", str(learnable_archive), *SMALL, "--lstm-kernel", kernel]
+    result = CliRunner().invoke(main, [*args, "--epochs", "1", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["model_config"]["lstm_kernel"] == kernel and meta["lstm_layer"] == layer
+    result = CliRunner().invoke(main, ["predict", str(out), "superb brilliant loved"])
+    assert result.exit_code == 0, result.output
+
+
+def test_train_refuses_an_unknown_lstm_kernel(learnable_archive):
+    args = ["train", "--data", str(learnable_archive), "--lstm-kernel", "cudnn"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2 and "'cudnn' is not one of" in result.output
