@@ -17,7 +17,7 @@ import platform
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import keras
@@ -25,6 +25,7 @@ import numpy as np
 
 from data import Vocabulary, file_digests
 
+from ._builders import build_model
 from ._config import ModelConfig
 from ._layers import KeepLastTokens, TextCleaner
 from ._lstm import lstm_layer_kind
@@ -123,6 +124,26 @@ def export_model(
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out
+
+
+def save_portable_weights(model: keras.Model, path: str | os.PathLike) -> None:
+    """``model``'s weights as an ``.npz`` in ``get_weights`` order, which is the same for either
+    LSTM kernel (Keras' own weights file keys layers by class name, so a file saved with
+    ``ProjectedLSTM`` layers does not load into ``keras.layers.LSTM`` ones)."""
+    np.savez(path, *model.get_weights())
+
+
+def load_portable_weights(model: keras.Model, path: str | os.PathLike, config: ModelConfig) -> None:
+    """Load a :func:`save_portable_weights` file into ``model`` (built from ``config``, either LSTM
+    kernel); a Keras ``.h5`` weights file, saved by a model with Keras' LSTM layers, goes
+    through a Keras-kernel twin of the model."""
+    if str(path).endswith(".h5"):
+        twin = build_model(replace(config, lstm_kernel="keras"))
+        twin.load_weights(path)
+        model.set_weights(twin.get_weights())
+        return
+    with np.load(path) as saved:
+        model.set_weights([saved[f"arr_{i}"] for i in range(len(saved.files))])
 
 
 def verify_export(folder: str | os.PathLike) -> dict:

@@ -12,8 +12,9 @@ float32; only the projected inputs are stored as bfloat16 (8 significant bits).
 
 The weights live in a ``keras.layers.LSTMCell`` as in ``keras.layers.LSTM`` (``kernel``,
 ``recurrent_kernel``, ``bias``, gates in the order i, f, c, o, forget bias initialised to 1),
-so weights move between the two layers with ``set_weights`` and a weights file saved from one
-loads into the other; the arithmetic is Keras' LSTM cell with its default activations. With
+so weights move between the two layers with ``get_weights``/``set_weights`` (Keras' own
+weights file keys layers by class name, hence ``save_portable_weights`` for checkpoints); the
+arithmetic is Keras' LSTM cell with its default activations. With
 ``projection_dtype="float32"`` the result equals ``keras.layers.LSTM``'s (tested); in
 float32 the hoisted product is slower than Keras' loop on this CPU, which is why
 :func:`lstm_layer` uses this layer only where bfloat16 is native and no GPU is visible
@@ -86,8 +87,7 @@ class ProjectedLSTM(keras.layers.Layer):
             )
         self.units = int(units)
         self.projection_dtype = projection_dtype
-        # Keras' own cell holds the weights: its initialisers, and the same weight paths as
-        # keras.layers.LSTM in saved weights (a checkpoint loads into either layer)
+        # Keras' own cell holds the weights, with its initialisers and weight order
         self.cell = keras.layers.LSTMCell(self.units, name="lstm_cell")
 
     def build(self, input_shape):

@@ -27,6 +27,8 @@ from model import (
     fit_branch_weight,
     inference_latency_ms,
     load_embeddings,
+    load_portable_weights,
+    save_portable_weights,
 )
 
 _MODEL_KEYS = {f.name for f in fields(ModelConfig)}
@@ -37,26 +39,17 @@ STATE = "state.json"
 
 
 def save_trial_weights(net, folder: str) -> None:
-    """The model's weights in ``get_weights`` order: the same for either LSTM kernel, so a
-    trial restored on a node that picks the other kernel (a GPU node) still loads them."""
-    import numpy as np
-
-    np.savez(os.path.join(folder, WEIGHTS), *net.get_weights())
+    """The checkpoint's weights, loadable under either LSTM kernel (a trial restored on a
+    node that picks the other one, e.g. a GPU node)."""
+    save_portable_weights(net, os.path.join(folder, WEIGHTS))
 
 
 def load_trial_weights(net, folder: str, model_cfg: ModelConfig) -> None:
-    """Restore what :func:`save_trial_weights` wrote; a legacy Keras weights file (saved by a
-    model with Keras' LSTM layers) goes through a Keras-kernel twin of ``net``."""
-    import numpy as np
-
+    """Restore a checkpoint's weights, also the Keras ``.h5`` file of older checkpoints."""
     path = os.path.join(folder, WEIGHTS)
-    if os.path.exists(path):
-        with np.load(path) as saved:
-            net.set_weights([saved[f"arr_{i}"] for i in range(len(saved.files))])
-        return
-    twin = build_model(replace(model_cfg, lstm_kernel="keras"))
-    twin.load_weights(os.path.join(folder, LEGACY_WEIGHTS))
-    net.set_weights(twin.get_weights())
+    if not os.path.exists(path):
+        path = os.path.join(folder, LEGACY_WEIGHTS)
+    load_portable_weights(net, path, model_cfg)
 
 
 @dataclass(frozen=True)
