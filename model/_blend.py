@@ -15,7 +15,7 @@ import tensorflow as tf
 from sklearn.metrics import log_loss, roc_auc_score
 
 from ._layers import BranchDropout
-from ._train import length_batches, token_lengths
+from ._train import length_batches, token_lengths, without_autotune_model
 
 BRANCH_LOGITS = ("lstm_logit", "ngram_logit")
 WEIGHT_GRID = tuple(np.round(np.linspace(0.0, 1.0, 21), 2))
@@ -44,6 +44,7 @@ def branch_logits(net: keras.Model, x: np.ndarray, batch_size: int = 256) -> np.
     spec = tf.TensorSpec(shape=(None, None), dtype=tf.as_dtype(x.dtype))
     ds = tf.data.Dataset.from_generator(rows, output_signature=spec)
     ds = ds.apply(tf.data.experimental.assert_cardinality(len(batches))).prefetch(2)
+    ds = without_autotune_model(ds)
     out = np.concatenate([np.asarray(z) for z in heads.predict(ds, verbose=0)], axis=1)
     placed = np.empty_like(out)
     placed[np.concatenate(batches)] = out

@@ -118,6 +118,22 @@ def length_batches(
     return batches
 
 
+def without_autotune_model(ds: tf.data.Dataset) -> tf.data.Dataset:
+    """``ds`` without tf.data's autotuning model thread (``prefetch(AUTOTUNE)`` still sizes
+    its buffer, by the older per-op autotuner).
+
+    Deleting an iterator whose model thread is waiting out its optimization period can
+    block until the period ends, and the period doubles from 10 ms to at most 60 s while
+    the iterator lives. Keras drops the exhausted iterator at the end of every epoch: after
+    a 3 s epoch that cost up to 2 s (``bench/iterator_teardown.py``), in a sweep's trials
+    up to 9.5 s after a 13 s epoch. These pipelines (a generator over in-memory arrays)
+    have nothing for that thread to tune.
+    """
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return ds.with_options(options)
+
+
 def make_dataset(
     x: np.ndarray,
     y: np.ndarray,
@@ -136,7 +152,7 @@ def make_dataset(
         ds = tf.data.Dataset.from_tensor_slices((x, y))
         if shuffle:
             ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-        return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+        return without_autotune_model(ds.batch(batch_size).prefetch(tf.data.AUTOTUNE))
     x = np.asarray(x)
     lengths = token_lengths(x)
     rng = np.random.default_rng(seed) if shuffle else None
@@ -153,7 +169,7 @@ def make_dataset(
     ds = tf.data.Dataset.from_generator(batches, output_signature=signature)
     n_batches = -(-len(x) // batch_size)  # pools are whole batches: only the last is short
     ds = ds.apply(tf.data.experimental.assert_cardinality(n_batches))
-    return ds.prefetch(tf.data.AUTOTUNE)
+    return without_autotune_model(ds.prefetch(tf.data.AUTOTUNE))
 
 
 class FirstBatchClock(keras.callbacks.Callback):

@@ -104,6 +104,16 @@ def test_ngram_branches_quick(learnable_archive):
 
 
 @pytest.mark.slow
+def test_iterator_teardown_quick():
+    result = run_bench("iterator_teardown.py", timeout=300)
+    runs = result["runs"]
+    assert [r["autotune_model_thread"] for r in runs] == [True, False]
+    for run in runs:
+        assert run["epoch_seconds"] == 0.5 and len(run["delete_seconds"]) == result["repeats"] == 2
+        assert run["max"] == max(run["delete_seconds"]) >= run["median"] >= 0
+
+
+@pytest.mark.slow
 def test_lstm_step_quick():
     result = run_bench("lstm_step.py", "--default-space", timeout=300)
     rows = result["default_space_steps"]
