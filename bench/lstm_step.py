@@ -50,7 +50,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def _rate(flops: float, seconds: float) -> float:
-    return round(flops / seconds / 1e9, 1)
+    """GFLOP/s to 3 significant digits (one decimal place rounded the quick mode's tiny
+    products to 0.0 on a slow VM)."""
+    return float(f"{flops / seconds / 1e9:.3g}")
 
 
 def _timed(fn, reps: int) -> float:
