@@ -46,9 +46,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=None)
     args = parser.parse_args()
     epochs = args.epoch_seconds or ([0.5] if args.quick else [3.0, 7.0, 13.0])
-    repeats = args.repeats or (2 if args.quick else 6)
-    if repeats < 1 or min(epochs) <= 0:
-        parser.error("--repeats must be >= 1 and --epoch-seconds > 0")
+    repeats = args.repeats if args.repeats is not None else (2 if args.quick else 6)
+    if repeats < 1:
+        parser.error(f"--repeats {repeats}: must be at least 1")
+    if min(epochs) <= 0:
+        parser.error(f"--epoch-seconds {min(epochs)}: must be above 0")
 
     import numpy as np
     import tensorflow as tf

@@ -168,11 +168,16 @@ def test_training_variants_quick(compare, expected, learnable_archive):
 
 
 @pytest.mark.parametrize(
-    ("script", "flag"), [("epoch_throughput.py", "--rounds"), ("training_variants.py", "--seeds")]
+    ("script", "flag", "data"),
+    [
+        ("epoch_throughput.py", "--rounds", ["--data", "/nonexistent.tar.gz"]),
+        ("training_variants.py", "--seeds", ["--data", "/nonexistent.tar.gz"]),
+        ("iterator_teardown.py", "--repeats", []),  # synthetic data
+    ],
 )
-def test_a_count_below_one_is_refused_before_any_work(script, flag):
+def test_a_count_below_one_is_refused_before_any_work(script, flag, data):
     done = subprocess.run(
-        [sys.executable, str(BENCH / script), flag, "0", "--data", "/nonexistent.tar.gz"],
+        [sys.executable, str(BENCH / script), flag, "0", *data],
         capture_output=True,
         text=True,
         timeout=120,
