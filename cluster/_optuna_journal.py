@@ -13,9 +13,9 @@ from optuna.exceptions import ExperimentalWarning
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalRedisBackend
 from redis.backoff import ExponentialBackoff
-from redis.retry import Retry
 
 from ._keys import Keys
+from ._redis_store import NoAuthRetry
 from ._settings import strip_password, with_password
 
 
@@ -24,7 +24,7 @@ def _client(url: str) -> redis.Redis:
         url,
         socket_timeout=10,
         socket_connect_timeout=5,
-        retry=Retry(ExponentialBackoff(cap=4.0, base=0.1), 6),
+        retry=NoAuthRetry(ExponentialBackoff(cap=4.0, base=0.1), 6),
         retry_on_error=[redis.ConnectionError, redis.TimeoutError],
     )
 
