@@ -9,7 +9,9 @@ import sys
 
 import click
 
+from ._redis_store import RedisStateStore
 from ._settings import resolve_redis_url, with_password
+from ._store import StoreUnavailable
 
 
 @click.command()
@@ -17,11 +19,16 @@ from ._settings import resolve_redis_url, with_password
 @click.argument("sweep_id")
 @click.option("--prefix", default="sweep:", show_default=True)
 def job(action: str, sweep_id: str, prefix: str) -> None:
+    # Redis is checked before the sweep's imports (TensorFlow, Ray Tune: seconds), so a driver
+    # that cannot reach it or lacks its password fails at once with the store's message
+    redis_url = with_password(resolve_redis_url())
+    try:
+        RedisStateStore(redis_url, prefix).ping()
+    except StoreUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
     from ._runner import execute_sweep
 
-    record = execute_sweep(
-        sweep_id, with_password(resolve_redis_url()), prefix=prefix, resume=action == "resume"
-    )
+    record = execute_sweep(sweep_id, redis_url, prefix=prefix, resume=action == "resume")
     click.echo(f"sweep {sweep_id} {record.get('status')}: {record.get('artifact', '')}")
 
 

@@ -1,0 +1,50 @@
+"""The CLI starts without TensorFlow or Ray Tune: commands that only talk to Redis or submit a
+Ray job (status, list, launch --address) do not pay for them, and neither does a job's
+driver that fails before the sweep starts."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+HEAVY = ("tensorflow", "keras", "ray.tune", "search", "model")
+
+
+def _imported_after(code: str) -> list[str]:
+    probe = f"{code}\nimport sys\nprint(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.split()
+
+
+def test_the_cli_and_the_store_import_without_tensorflow_or_ray_tune():
+    assert _imported_after("import cluster\nfrom cluster import main, RedisStateStore, Keys") == []
+
+
+def test_the_cli_help_runs_without_tensorflow():
+    code = (
+        "from click.testing import CliRunner\nfrom cluster import main\n"
+        "r = CliRunner().invoke(main, ['--help'])\nassert r.exit_code == 0, r.output\n"
+        "assert 'launch' in r.output"
+    )
+    assert _imported_after(code) == []
+
+
+def test_the_sweep_runner_loads_on_first_use():
+    loaded = _imported_after("import cluster\nassert callable(cluster.execute_sweep)")
+    assert "search" in loaded and "ray.tune" in loaded
+    assert _imported_after("import cluster\nassert cluster.RedisStateCallback") != []
+
+
+def test_a_job_driver_without_the_redis_password_fails_before_importing_tensorflow(tmp_path):
+    code = (
+        "import os\nos.environ['SWEEP_REDIS_URL'] = 'redis://127.0.0.1:1'\n"
+        f"os.environ['SWEEP_STATE_DIR'] = {str(tmp_path)!r}\n"
+        "os.environ.pop('SWEEP_REDIS_PASSWORD_FILE', None)\n"
+        "from click.testing import CliRunner\nfrom cluster.job import job\n"
+        "r = CliRunner().invoke(job, ['run', 'abc'])\nassert r.exit_code == 1, r.output\n"
+        "assert 'cannot reach Redis at redis://127.0.0.1:1' in r.output, r.output\n"
+    )
+    assert _imported_after(code) == []
