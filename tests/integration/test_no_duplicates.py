@@ -4,7 +4,6 @@ unless the space is exhausted (real Ray Tune, the sweep's searcher, its study in
 from __future__ import annotations
 
 import json
-import time
 
 import optuna
 import pytest
@@ -13,6 +12,8 @@ from cluster._keys import Keys
 from cluster._optuna_journal import optuna_storage
 from search import parse_space
 from search._searcher import DUPLICATE_ATTR, FidelityAwareOptunaSearch
+
+from ._light_trainable import score_after_a_second
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -32,13 +33,6 @@ SMALL = {
 }
 
 
-def _trainable(config):
-    from ray import tune
-
-    time.sleep(1.0)  # all 16 run at once: suggestions are asked before any result is in
-    tune.report({"val_accuracy": (config["units"] + config["embedding_dim"]) / 100})
-
-
 def _run(redis_url, study_name, trials, seed):
     from ray import tune
 
@@ -52,7 +46,7 @@ def _run(redis_url, study_name, trials, seed):
         max_epochs=1,
     )
     grid = tune.Tuner(
-        tune.with_resources(_trainable, {"cpu": 0.1}),
+        tune.with_resources(score_after_a_second, {"cpu": 0.1}),
         tune_config=tune.TuneConfig(
             search_alg=searcher, num_samples=trials, max_concurrent_trials=16
         ),
