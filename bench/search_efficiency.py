@@ -51,7 +51,10 @@ class Timeline:
             self.rows.append((self.elapsed(), trial, epoch, float(value)))
             self.configs[trial] = config
 
-    def best(self) -> tuple[float, str, int]:
+    def best(self) -> tuple[float, str, int] | None:
+        """(value, trial, epoch) of the best epoch; None when no epoch ended within the budget."""
+        if not self.rows:
+            return None
         t = max(self.rows, key=lambda r: (r[3], -r[0]))
         return t[3], t[1], t[2]
 
@@ -236,17 +239,54 @@ def run_optuna_sequential(spec, data, budget: float, seed: int) -> Timeline:
     return timeline
 
 
-def test_accuracy(spec, data, timeline: Timeline) -> float:
+def test_accuracy(spec, data, timeline: Timeline) -> float | None:
     """The best configuration retrained on train for its best epoch count, tested once."""
     from data import sequence_view
     from model import evaluate
 
+    if timeline.best() is None:
+        return None
     _, trial, epoch = timeline.best()
     config = timeline.configs[trial]
     net = _train(config, data, spec, epoch)
     x_test = sequence_view(data.x_test, config["vocab_size"], config["sequence_length"])
     metrics, _ = evaluate(net, x_test, data.y_test)
     return round(metrics.accuracy, 4)
+
+
+def summarize(timelines: dict[str, Timeline], tests: dict, budget: float) -> dict:
+    """Each method's row of the JSON; a method with no epoch inside the budget gets a note."""
+    out = {}
+    for name, t in timelines.items():
+        if t.best() is None:
+            out[name] = {
+                "best_val_accuracy": None,
+                "trials": 0,
+                "trial_epochs": 0,
+                "note": f"no epoch ended within the {budget:g} s budget",
+            }
+            continue
+        best, trial, epoch = t.best()
+        others = max(
+            (o.best()[0] for n, o in timelines.items() if n != name and o.best()), default=None
+        )
+        out[name] = {
+            "best_val_accuracy": round(best, 4),
+            "best_config": t.configs[trial],
+            "best_epoch": epoch,
+            "winner_test_accuracy": tests[name],
+            "trials": len({r[1] for r in t.rows}),
+            "trial_epochs": len(t.rows),
+            "seconds_to_own_best": t.time_to(best),
+            "seconds_to_best_of_the_others": None if others is None else t.time_to(others),
+            "best_so_far": t.curve(),
+        }
+    for name in ("keras_tuner_hyperband", "optuna_sequential"):
+        target = out[name]["best_val_accuracy"]
+        service_time = None if target is None else timelines["service"].time_to(target)
+        out["service"][f"seconds_to_reach_{name}_best"] = service_time
+        out["service"][f"{name}_seconds_to_its_best"] = out[name].get("seconds_to_own_best")
+    return out
 
 
 def main() -> None:
@@ -263,7 +303,9 @@ def main() -> None:
     from cluster import start_local_ray
     from search import parse_sweep_spec, prepare_data
 
-    budget = args.budget or (15.0 if args.quick else 480.0)
+    # quick: Ray's start, the first trial's TensorFlow import and one epoch fit in 30 s on a
+    # slow 2-core VM (15 s did not, on one)
+    budget = args.budget or (30.0 if args.quick else 480.0)
     spec = parse_sweep_spec(
         {
             "name": "efficiency",
@@ -291,26 +333,7 @@ def main() -> None:
         timelines["keras_tuner_hyperband"] = run_keras_tuner(spec, data, budget, tmp, args.seed)
         timelines["optuna_sequential"] = run_optuna_sequential(spec, data, budget, args.seed)
         tests = {name: test_accuracy(spec, data, t) for name, t in timelines.items()}
-    out = {}
-    for name, t in timelines.items():
-        best, trial, epoch = t.best()
-        others = max(o.best()[0] for n, o in timelines.items() if n != name)
-        out[name] = {
-            "best_val_accuracy": round(best, 4),
-            "best_config": t.configs[trial],
-            "best_epoch": epoch,
-            "winner_test_accuracy": tests[name],
-            "trials": len({r[1] for r in t.rows}),
-            "trial_epochs": len(t.rows),
-            "seconds_to_own_best": t.time_to(best),
-            "seconds_to_best_of_the_others": t.time_to(others),
-            "best_so_far": t.curve(),
-        }
-    for name in ("keras_tuner_hyperband", "optuna_sequential"):
-        target = out[name]["best_val_accuracy"]
-        service_time = timelines["service"].time_to(target)
-        out["service"][f"seconds_to_reach_{name}_best"] = service_time
-        out["service"][f"{name}_seconds_to_its_best"] = out[name]["seconds_to_own_best"]
+    out = summarize(timelines, tests, budget)
     print(
         json.dumps(
             {
