@@ -59,9 +59,9 @@ def test_tpe_startup_quick(learnable_archive):
     result = run_bench("tpe_startup.py", "--data", learnable_archive)
     runs = result["runs"]
     assert [r["variant"] for r in runs] == ["optuna_default_10", "third_of_trials"]
-    assert [r["startup_trials"] for r in runs] == [10, 2]  # 6 trials, 2 at a time
+    assert [r["startup_trials"] for r in runs] == [10, 2]  # 4 trials, 2 at a time
     for run in runs:
-        assert run["trials"] == 6 and 6 <= run["trial_epochs"] <= 18
+        assert run["trials"] == 4 and 4 <= run["trial_epochs"] <= 12
         assert run["trial_epochs_to_same_best"] <= run["trial_epochs"]
 
 
