@@ -48,3 +48,16 @@ def test_a_job_driver_without_the_redis_password_fails_before_importing_tensorfl
         "assert 'cannot reach Redis at redis://127.0.0.1:1' in r.output, r.output\n"
     )
     assert _imported_after(code) == []
+
+
+def test_commands_that_only_read_redis_run_without_tensorflow(redis_url):
+    code = (
+        "from click.testing import CliRunner\nfrom cluster import main\n"
+        f"url = {redis_url!r}\n"
+        "r = CliRunner().invoke(main, ['list', '--redis-url', url])\n"
+        "assert r.exit_code == 0, r.output\n"
+        "for cmd in ('status', 'trials', 'cancel'):\n"
+        "    r = CliRunner().invoke(main, [cmd, 'no-such-sweep', '--redis-url', url])\n"
+        "    assert r.exit_code == 2 and 'no-such-sweep' in r.output, (cmd, r.output)\n"
+    )
+    assert _imported_after(code) == []
