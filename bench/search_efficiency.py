@@ -244,9 +244,10 @@ def test_accuracy(spec, data, timeline: Timeline) -> float | None:
     from data import sequence_view
     from model import evaluate
 
-    if timeline.best() is None:
+    best = timeline.best()
+    if best is None:
         return None
-    _, trial, epoch = timeline.best()
+    _, trial, epoch = best
     config = timeline.configs[trial]
     net = _train(config, data, spec, epoch)
     x_test = sequence_view(data.x_test, config["vocab_size"], config["sequence_length"])
@@ -258,7 +259,8 @@ def summarize(timelines: dict[str, Timeline], tests: dict, budget: float) -> dic
     """Each method's row of the JSON; a method with no epoch inside the budget gets a note."""
     out = {}
     for name, t in timelines.items():
-        if t.best() is None:
+        found = t.best()
+        if found is None:
             out[name] = {
                 "best_val_accuracy": None,
                 "trials": 0,
@@ -266,7 +268,7 @@ def summarize(timelines: dict[str, Timeline], tests: dict, budget: float) -> dic
                 "note": f"no epoch ended within the {budget:g} s budget",
             }
             continue
-        best, trial, epoch = t.best()
+        best, trial, epoch = found
         others = max(
             (o.best()[0] for n, o in timelines.items() if n != name and o.best()), default=None
         )

@@ -1,8 +1,8 @@
 """Reaching a cluster: the ``sweep`` CLI, Ray connection and job submission, the Redis
 state store, local start/stop of a Ray head and Redis.
 
-The CLI and the store import without TensorFlow or Ray Tune: ``sweep status``, ``list`` and
-``launch`` (which submits a Ray job) start in about a second. The names that run a sweep here
+The CLI and the store import without TensorFlow or Ray Tune: ``sweep --help``, ``status``,
+``list``, ``trials`` and ``cancel`` start in about a second. The names that run a sweep here
 (the Ray Tune callbacks, ``execute_sweep``, ``start_local_ray``) load their modules on first use.
 """
 

@@ -1,5 +1,5 @@
-"""The CLI starts without TensorFlow or Ray Tune: commands that only talk to Redis or submit a
-Ray job (status, list, launch --address) do not pay for them, and neither does a job's
+"""The CLI starts without TensorFlow or Ray Tune: commands that only talk to Redis or stop a
+Ray job (status, list, trials, cancel) do not pay for them, and neither does a job's
 driver that fails before the sweep starts."""
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def test_the_sweep_runner_loads_on_first_use():
     assert _imported_after("import cluster\nassert cluster.RedisStateCallback") != []
 
 
-def test_a_job_driver_without_the_redis_password_fails_before_importing_tensorflow(tmp_path):
+def test_a_job_driver_that_cannot_reach_redis_fails_before_importing_tensorflow(tmp_path):
     code = (
         "import os\nos.environ['SWEEP_REDIS_URL'] = 'redis://127.0.0.1:1'\n"
         f"os.environ['SWEEP_STATE_DIR'] = {str(tmp_path)!r}\n"
