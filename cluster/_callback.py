@@ -7,6 +7,7 @@ import collections
 import logging
 import math
 import time
+from collections.abc import Callable, Collection
 from typing import Any
 
 import click
@@ -41,21 +42,35 @@ class RedisStateCallback(Callback):
     the next event, so a short outage loses nothing and never fails the sweep.
     """
 
+    finished_in_study: Callable[[], Collection[str]] | None = None  # pickles of older versions
+    _finished_ids: set[str] | None = None
+
     def __init__(
-        self, store: StateStore, sweep_id: str, metric: str, mode: str, max_epochs: int
+        self,
+        store: StateStore,
+        sweep_id: str,
+        metric: str,
+        mode: str,
+        max_epochs: int,
+        finished_in_study: Callable[[], Collection[str]] | None = None,
     ) -> None:
         self.store = store
         self.sweep_id = sweep_id
         self.metric = metric
         self.mode = mode
+        # Ray trial ids the searcher saw finish (the Optuna study): a trial can finish there
+        # and the driver die before this callback hears of it. Picklable: Ray pickles us.
+        self.finished_in_study = finished_in_study
         self.max_epochs = max_epochs
         self._records: dict[str, dict[str, Any]] = {}
         self._pending: collections.deque = collections.deque()
         self._settled: set[str] = set()  # finished before a restart: writes are skipped
+        self._finished_ids: set[str] | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_pending"] = collections.deque()
+        state["_finished_ids"] = None
         return state
 
     # -- helpers ------------------------------------------------------------------------
@@ -101,12 +116,7 @@ class RedisStateCallback(Callback):
 
     # -- Tune hooks ---------------------------------------------------------------------
     def on_trial_start(self, iteration, trials, trial, **info):
-        if getattr(trial, "latest_checkpoint_result", None) and self._finished_before(
-            trial.trial_id
-        ):
-            # Ray restores a trial that had finished before the driver died (its last
-            # snapshot predates the end): its record is final, nothing of the rerun is kept
-            self._settled.add(trial.trial_id)
+        if getattr(trial, "latest_checkpoint_result", None) and self._restored(trial):
             return
         rec = self._record(trial)
         rec.update(status="RUNNING", started_at=rec["started_at"] or time.time())
@@ -173,12 +183,43 @@ class RedisStateCallback(Callback):
         rec["status"] = "ERROR"
         self._write(trial.trial_id, "errored")
 
-    def _finished_before(self, trial_id: str) -> bool:
+    def _restored(self, trial) -> bool:
+        """Ray restores ``trial`` from a checkpoint after the driver died: go on from its
+        stored record. True when it had in fact finished (Ray's last snapshot predates the
+        end): its record is final, nothing of the rerun is kept."""
         try:
-            stored = self.store.trials(self.sweep_id).get(trial_id) or {}
+            stored = self.store.trials(self.sweep_id).get(trial.trial_id)
         except Exception:  # unreachable store: record the loss, the replacement still runs
             return False
-        return stored.get("status") == "TERMINATED"
+        if not stored:
+            return False
+        if stored.get("status") == "TERMINATED":
+            self._settled.add(trial.trial_id)
+            return True
+        rec = {k: v for k, v in stored.items() if k != "error"}
+        self._records[trial.trial_id] = {**rec, "status": "PENDING"}
+        if trial.trial_id not in self._study_finished():
+            return False
+        # the searcher recorded the end, the driver died before this callback heard of it
+        rec = self._records[trial.trial_id]
+        rec["status"] = "TERMINATED"
+        rec["stopped_early"] = rec["epochs"] < self.max_epochs
+        rec["finished_at"] = time.time()
+        rec["closed_on_resume"] = "finished before its driver died, recorded on resume"
+        self._write(trial.trial_id, "stopped_early" if rec["stopped_early"] else "completed")
+        self._settled.add(trial.trial_id)
+        return True
+
+    def _study_finished(self) -> Collection[str]:
+        if self.finished_in_study is None:
+            return ()
+        if self._finished_ids is None:
+            try:
+                self._finished_ids = set(self.finished_in_study())
+            except Exception:  # unreachable study: Ray's own restore decides
+                log.warning("could not read the finished trials of the Optuna study")
+                return ()
+        return self._finished_ids
 
     def on_experiment_end(self, trials, **info):
         if not self.flush():

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import logging
 import os
 import secrets
@@ -182,7 +183,7 @@ def execute_sweep(
     import ray
 
     from data import file_digests
-    from search import parse_recorded_spec, run_sweep, storage_root
+    from search import finished_ray_trials, parse_recorded_spec, run_sweep, storage_root
 
     # objects Ray pickles (state store, Optuna journal backend) drop the password and read
     # it back from here when unpickled, e.g. by Tuner.restore on resume
@@ -202,8 +203,12 @@ def execute_sweep(
         elif record["status"] != RUNNING:
             store.move(sweep_id, RUNNING)
         runs = sweep_runs(record)
+        study = optuna_storage(redis_url, sweep_id, store.keys)
+        finished = functools.partial(finished_ray_trials, study, sweep_id)
         callbacks = [
-            RedisStateCallback(store, sweep_id, spec.metric, spec.mode, spec.asha.max_epochs)
+            RedisStateCallback(
+                store, sweep_id, spec.metric, spec.mode, spec.asha.max_epochs, finished
+            )
         ]
         if progress:
             callbacks.append(
@@ -212,7 +217,7 @@ def execute_sweep(
         outcome = run_sweep(
             spec,
             sweep_id,
-            optuna_storage=optuna_storage(redis_url, sweep_id, store.keys),
+            optuna_storage=study,
             callbacks=callbacks,
             stopper=CancelStopper(store, sweep_id),
             on_status=lambda status, **fields: store.move(sweep_id, status, **fields),

@@ -37,6 +37,16 @@ from ._trial import TrialContext, lstm_trial, trial_configs, trial_views
 from ._warm import WarmSource, WarmStart, seed_study, warm_start_points
 from ._winner import TrialSummary, Winner, select_winner
 
+
+def __getattr__(name: str):
+    # the searcher module imports Ray Tune: loaded only where a sweep runs
+    if name == "finished_ray_trials":
+        from ._searcher import finished_ray_trials
+
+        return finished_ray_trials
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "BEST_DIR",
     "COSTS",
@@ -64,6 +74,7 @@ __all__ = [
     "default_spec_text",
     "evaluate_export",
     "experiment_path",
+    "finished_ray_trials",
     "from_mapping",
     "load_yaml",
     "lost_on_restore",

@@ -57,3 +57,41 @@ def test_a_trial_whose_checkpoint_is_gone_is_lost_and_a_finished_one_is_left_alo
     later = store.events("r", 10_000)[events_before:]  # oldest first
     assert not [e for e in later if e["trial_id"] == "done"]
     assert {e["event"] for e in later} >= {"lost", "errored"}
+
+
+def test_a_trial_the_study_saw_finish_is_recorded_finished_and_others_keep_their_history(
+    redis_url, tmp_path
+):
+    """The searcher (Optuna) is told a trial ended before the callbacks are, so a driver
+    killed in between leaves a finished trial RUNNING in Redis; Ray's snapshot also says
+    RUNNING and its checkpoint is gone. On resume the study's word settles it."""
+    store = RedisStateStore(redis_url)
+    store.create_sweep("q", {}, "/q")
+    before = RedisStateCallback(store, "q", "val_accuracy", "max", max_epochs=2)
+    raced, running = _trial("raced", tmp_path), _trial("running", tmp_path)
+    for t in (raced, running):
+        before.on_trial_start(0, [], t)
+        before.on_trial_result(0, [], t, {"epoch": 1, "val_accuracy": 0.7})
+    before.on_trial_result(0, [], raced, {"epoch": 2, "val_accuracy": 0.8})
+    started = store.trials("q")["running"]["started_at"]
+    events_before = len(store.events("q", 10_000))
+
+    after = RedisStateCallback(
+        store, "q", "val_accuracy", "max", max_epochs=2, finished_in_study=lambda: {"raced"}
+    )
+    ckpt = object()
+    raced_again, running_again = (_trial(t, tmp_path, GONE, ckpt) for t in ("raced", "running"))
+    for t in (raced_again, running_again):
+        after.on_trial_start(0, [], t)
+    assert store.trials("q")["running"]["history"] == [0.7]  # not wiped by the restart
+    for t in (raced_again, running_again):
+        after.on_trial_error(0, [], t)
+
+    rows = store.trials("q")
+    assert rows["raced"]["status"] == "TERMINATED" and not rows["raced"].get("error")
+    assert rows["raced"]["history"] == [0.7, 0.8] and rows["raced"]["best_epoch"] == 2
+    assert rows["raced"]["stopped_early"] is False and rows["raced"]["closed_on_resume"]
+    assert rows["running"]["status"] == "LOST" and rows["running"]["history"] == [0.7]
+    assert rows["running"]["started_at"] == started
+    later = store.events("q", 10_000)[events_before:]
+    assert [e["event"] for e in later if e["trial_id"] == "raced"] == ["completed"]
