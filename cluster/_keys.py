@@ -1,10 +1,18 @@
-"""Every Redis key of the service, built from one prefix (default ``sweep:``)."""
+"""Sweep ids and every Redis key of the service, built from one prefix (default ``sweep:``)."""
 
 from __future__ import annotations
 
+import datetime as _dt
+import secrets
 from dataclasses import dataclass
 
 DEFAULT_PREFIX = "sweep:"
+
+
+def new_sweep_id(name: str) -> str:
+    """``<name>-<UTC yyyymmdd-hhmmss>-<4 hex>``: sortable by creation, unique per launch."""
+    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%d-%H%M%S")
+    return f"{name}-{stamp}-{secrets.token_hex(2)}"
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,9 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 import functools
 import logging
 import os
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +17,6 @@ from ._redis_store import RedisStateStore
 from ._status import CANCELLED, FAILED, RUNNING, SUCCEEDED
 
 log = logging.getLogger(__name__)
-
-
-def new_sweep_id(name: str) -> str:
-    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%d-%H%M%S")
-    return f"{name}-{stamp}-{secrets.token_hex(2)}"
 
 
 def ensure_ray(address: str | None = None, **init_kwargs: Any) -> None:

@@ -230,7 +230,7 @@ def launch(
     """
     from search import spec_to_dict, storage_root
 
-    from ._runner import new_sweep_id
+    from ._keys import new_sweep_id
 
     warm_start = _warm_start_ids(warm_start)
     parsed = _override(
@@ -277,7 +277,6 @@ def launch(
 def _drive(store, sweep_id, address, prefix, *, follow=True, quiet=False, as_json=False):
     """Run a recorded sweep: submitted as a Ray job to a dashboard address, else here."""
     from ._ray import RayUnavailable, submit_sweep_job
-    from ._runner import execute_sweep
     from ._status import FAILED
 
     if address and _is_job_api(address):
@@ -295,6 +294,8 @@ def _drive(store, sweep_id, address, prefix, *, follow=True, quiet=False, as_jso
             return
         record = _follow(store, sweep_id, quiet or as_json, address=address, job_id=job_id)
     else:
+        from ._runner import execute_sweep
+
         try:
             record = execute_sweep(
                 sweep_id,
@@ -546,7 +547,6 @@ def resume(sweep_id, address, redis_url, prefix, quiet):
       sweep resume imdb-lstm-20261124-101500-ab12
     """
     from ._ray import RayUnavailable, submit_sweep_job
-    from ._runner import execute_sweep
     from ._status import RESUMABLE
 
     store = open_store(redis_url, prefix)
@@ -565,6 +565,8 @@ def resume(sweep_id, address, redis_url, prefix, quiet):
         click.echo(f"resume submitted as Ray job {job_id}")
         record = _follow(store, sweep_id, quiet, address=address, job_id=job_id)
     else:
+        from ._runner import execute_sweep
+
         try:
             record = execute_sweep(
                 sweep_id,

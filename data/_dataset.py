@@ -16,13 +16,13 @@ from pathlib import Path
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from ._config import DEFAULT_SOURCE
 from ._csv import CsvOptions, read_csv
 from ._download import IMDB_URL, download, file_digests
 from ._errors import DataError
 from ._imdb import read_archive, read_folder, read_unlabeled, review_files
 
 PARSER_VERSION = "1"
-DEFAULT_SOURCE = "imdb"
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,14 @@
 """Keras only: model builders, training, evaluation, export and loading, prediction.
 
-No Ray and no Redis here, so one training run works without a cluster.
+No Ray and no Redis here, so one training run works without a cluster. The configuration
+names (``ModelConfig``, ``TrainConfig``, their constants and errors) import without
+TensorFlow, so a spec parses without it; the rest load their modules (and Keras) on first use.
 """
 
-from ._blend import (
-    WEIGHT_GRID,
-    blend_layer,
-    branch_logits,
-    fit_branch_weight,
-    set_branch_weight,
-)
-from ._builders import build_model, load_embeddings, ngram_ids
+from typing import TYPE_CHECKING
+
+import lazy_loader
+
 from ._config import (
     ARCHITECTURES,
     LSTM_KERNELS,
@@ -19,42 +17,97 @@ from ._config import (
     POOLINGS,
     ConfigError,
     ModelConfig,
-    TrainConfig,
-)
-from ._evaluate import (
-    LABELS,
-    Evaluation,
-    evaluate,
-    evaluate_probabilities,
-    inference_latency_ms,
-)
-from ._export import (
-    MODEL_FILE,
     ModelFileError,
-    end_to_end,
-    export_model,
-    load_model,
-    load_portable_weights,
-    predict_texts,
-    save_portable_weights,
-    verify_export,
-    write_metadata,
+    TrainConfig,
 )
 from ._html import figures as html_figures
 from ._html import page as html_page
 from ._html import table as html_table
-from ._layers import BranchDropout, KeepLastTokens, TextCleaner
-from ._lstm import ProjectedLSTM, cpu_has_native_bf16, use_projected_lstm
-from ._optimizers import FusedAdam, FusedAdamW
-from ._report import REPORT_DIR, error_analysis, write_evaluation_report
-from ._train import (
-    EpochResult,
-    FirstBatchClock,
-    compile_model,
-    configure_runtime,
-    fit,
-    make_dataset,
+
+if TYPE_CHECKING:
+    from ._blend import (
+        WEIGHT_GRID,
+        blend_layer,
+        branch_logits,
+        fit_branch_weight,
+        set_branch_weight,
+    )
+    from ._builders import build_model, load_embeddings, ngram_ids
+    from ._evaluate import (
+        LABELS,
+        Evaluation,
+        evaluate,
+        evaluate_probabilities,
+        inference_latency_ms,
+    )
+    from ._export import (
+        MODEL_FILE,
+        end_to_end,
+        export_model,
+        load_model,
+        load_portable_weights,
+        predict_texts,
+        save_portable_weights,
+        verify_export,
+        write_metadata,
+    )
+    from ._layers import BranchDropout, KeepLastTokens, TextCleaner
+    from ._lstm import ProjectedLSTM, cpu_has_native_bf16, use_projected_lstm
+    from ._optimizers import FusedAdam, FusedAdamW
+    from ._report import REPORT_DIR, error_analysis, write_evaluation_report
+    from ._train import (
+        EpochResult,
+        FirstBatchClock,
+        compile_model,
+        configure_runtime,
+        fit,
+        make_dataset,
+    )
+
+__getattr__, _, _ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "_blend": [
+            "WEIGHT_GRID",
+            "blend_layer",
+            "branch_logits",
+            "fit_branch_weight",
+            "set_branch_weight",
+        ],
+        "_builders": ["build_model", "load_embeddings", "ngram_ids"],
+        "_evaluate": [
+            "LABELS",
+            "Evaluation",
+            "evaluate",
+            "evaluate_probabilities",
+            "inference_latency_ms",
+        ],
+        "_export": [
+            "MODEL_FILE",
+            "end_to_end",
+            "export_model",
+            "load_model",
+            "load_portable_weights",
+            "predict_texts",
+            "save_portable_weights",
+            "verify_export",
+            "write_metadata",
+        ],
+        "_layers": ["BranchDropout", "KeepLastTokens", "TextCleaner"],
+        "_lstm": ["ProjectedLSTM", "cpu_has_native_bf16", "use_projected_lstm"],
+        "_optimizers": ["FusedAdam", "FusedAdamW"],
+        "_report": ["REPORT_DIR", "error_analysis", "write_evaluation_report"],
+        "_train": [
+            "EpochResult",
+            "FirstBatchClock",
+            "compile_model",
+            "configure_runtime",
+            "fit",
+            "make_dataset",
+        ],
+    },
 )
+
 
 __all__ = [
     "ARCHITECTURES",

@@ -15,6 +15,10 @@ class ConfigError(ValueError):
     """A configuration value breaks a rule; the message names the value, the rule and the fix."""
 
 
+class ModelFileError(ValueError):
+    """An export folder is missing, incomplete, or a file fails its sha256."""
+
+
 def _check(ok: bool, message: str) -> None:
     if not ok:
         raise ConfigError(message)

@@ -25,8 +25,9 @@ import numpy as np
 
 from data import Vocabulary, file_digests
 
+from . import _optimizers  # noqa: F401  (registers FusedAdam/FusedAdamW for loading)
 from ._builders import build_model
-from ._config import ModelConfig
+from ._config import ModelConfig, ModelFileError
 from ._layers import KeepLastTokens, TextCleaner
 from ._lstm import lstm_layer_kind
 
@@ -34,10 +35,6 @@ FORMAT_VERSION = 1
 MODEL_FILE = "model.keras"
 SAVED_MODEL_DIR = "saved_model"
 METADATA_FILE = "metadata.json"
-
-
-class ModelFileError(ValueError):
-    """An export folder is missing, incomplete, or a file fails its sha256."""
 
 
 def end_to_end(trained: keras.Model, vocabulary: Vocabulary, config: ModelConfig) -> keras.Model:

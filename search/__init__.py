@@ -1,25 +1,16 @@
-"""The search: specs and search space, the trial function, the driver, retrain and export."""
+"""The search: specs and search space, the trial function, the driver, retrain and export.
 
-from ._driver import (
-    BEST_DIR,
-    Run,
-    SweepOutcome,
-    experiment_path,
-    lost_on_restore,
-    past_trials,
-    prepare_data,
-    retrain_and_export,
-    run_sweep,
-    search_only,
-    shortfall,
-    storage_root,
-    summarize,
-)
-from ._evaluate import evaluate_export
-from ._insight import compute_summary, write_search_report
+Specs, the search space, winners and Pareto fronts import without TensorFlow, pandas or
+Ray, so the CLI parses and submits a sweep without them; the driver, the trial function,
+evaluation and reports load their modules on first use.
+"""
+
+from typing import TYPE_CHECKING
+
+import lazy_loader
+
 from ._pareto import Scored, pareto_front, smallest_within
 from ._schema import SpecError, from_mapping, load_yaml
-from ._single import TrainingOutcome, run_training
 from ._space import SHARED_PARAMS, Choice, FloatRange, IntRange, SearchSpace, parse_space
 from ._sweep_spec import (
     COSTS,
@@ -28,23 +19,60 @@ from ._sweep_spec import (
     Resources,
     SweepSpec,
     default_spec_text,
+    experiment_path,
     parse_recorded_spec,
     parse_sweep_spec,
     spec_to_dict,
+    storage_root,
 )
 from ._train_spec import TrainSpec, override, parse_train_spec
-from ._trial import TrialContext, lstm_trial, trial_configs, trial_views
-from ._warm import WarmSource, WarmStart, seed_study, warm_start_points
 from ._winner import TrialSummary, Winner, select_winner
 
+if TYPE_CHECKING:
+    from ._driver import (
+        BEST_DIR,
+        Run,
+        SweepOutcome,
+        lost_on_restore,
+        past_trials,
+        prepare_data,
+        retrain_and_export,
+        run_sweep,
+        search_only,
+        shortfall,
+        summarize,
+    )
+    from ._evaluate import evaluate_export
+    from ._insight import compute_summary, write_search_report
+    from ._searcher import finished_ray_trials
+    from ._single import TrainingOutcome, run_training
+    from ._trial import TrialContext, lstm_trial, trial_configs, trial_views
+    from ._warm import WarmSource, WarmStart, seed_study, warm_start_points
 
-def __getattr__(name: str):
-    # the searcher module imports Ray Tune: loaded only where a sweep runs
-    if name == "finished_ray_trials":
-        from ._searcher import finished_ray_trials
-
-        return finished_ray_trials
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, _, _ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "_driver": [
+            "BEST_DIR",
+            "Run",
+            "SweepOutcome",
+            "lost_on_restore",
+            "past_trials",
+            "prepare_data",
+            "retrain_and_export",
+            "run_sweep",
+            "search_only",
+            "shortfall",
+            "summarize",
+        ],
+        "_evaluate": ["evaluate_export"],
+        "_insight": ["compute_summary", "write_search_report"],
+        "_searcher": ["finished_ray_trials"],  # imports Ray Tune
+        "_single": ["TrainingOutcome", "run_training"],
+        "_trial": ["TrialContext", "lstm_trial", "trial_configs", "trial_views"],
+        "_warm": ["WarmSource", "WarmStart", "seed_study", "warm_start_points"],
+    },
+)
 
 
 __all__ = [

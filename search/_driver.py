@@ -7,7 +7,6 @@ the caller passes in, so this module knows nothing about Redis.
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -28,7 +27,7 @@ from model import (
 )
 
 from ._single import branch_blend, report_writer
-from ._sweep_spec import SweepSpec, spec_to_dict
+from ._sweep_spec import SweepSpec, experiment_path, spec_to_dict, storage_root
 from ._trial import TrialContext, lstm_trial, trial_configs
 from ._warm import WarmSource, seed_study, warm_start_points
 from ._winner import TrialSummary, Winner, select_winner
@@ -44,17 +43,6 @@ class SweepOutcome:
     test: Evaluation
     artifact: str
     trials: list[TrialSummary]
-
-
-def storage_root(spec: SweepSpec) -> str:
-    """Absolute local path or URI of the storage root."""
-    if "://" in spec.storage:
-        return spec.storage
-    return str(Path(os.path.expanduser(spec.storage)).resolve())
-
-
-def experiment_path(spec: SweepSpec, sweep_id: str) -> str:
-    return f"{storage_root(spec).rstrip('/')}/{sweep_id}"
 
 
 def prepare_data(spec: SweepSpec, progress: bool = True) -> tuple[Splits, Vectorized]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field, replace
 from importlib import resources as _res
+from pathlib import Path
 from typing import Any
 
 from data import DataConfig
@@ -161,3 +163,14 @@ def spec_to_dict(spec: SweepSpec) -> dict[str, Any]:
         name: (list(p["values"]) if "values" in p else p) for name, p in out["space"].items()
     }
     return out
+
+
+def storage_root(spec: SweepSpec) -> str:
+    """Absolute local path or URI of the storage root."""
+    if "://" in spec.storage:
+        return spec.storage
+    return str(Path(os.path.expanduser(spec.storage)).resolve())
+
+
+def experiment_path(spec: SweepSpec, sweep_id: str) -> str:
+    return f"{storage_root(spec).rstrip('/')}/{sweep_id}"

@@ -1,6 +1,6 @@
 """The CLI starts without TensorFlow or Ray Tune: commands that only talk to Redis or stop a
-Ray job (status, list, trials, cancel) do not pay for them, and neither does a job's
-driver that fails before the sweep starts."""
+Ray job (status, list, trials, cancel) do not pay for them, nor do launch and resume when
+they submit to a Ray job API, nor a job's driver that fails before the sweep starts."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ import subprocess
 import sys
 
 HEAVY = ("tensorflow", "keras", "ray.tune", "search", "model")
+# what a sweep's spec needs is search's and model's configuration, not their training code
+TRAINING = ("tensorflow", "keras", "ray.tune", "sklearn", "pandas", "search._driver")
 
 
-def _imported_after(code: str) -> list[str]:
-    probe = f"{code}\nimport sys\nprint(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
+def _imported_after(code: str, heavy: tuple[str, ...] = HEAVY) -> list[str]:
+    probe = f"{code}\nimport sys\nprint(' '.join(m for m in {heavy!r} if m in sys.modules))"
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120
     )
@@ -61,3 +63,22 @@ def test_commands_that_only_read_redis_run_without_tensorflow(redis_url):
         "    assert r.exit_code == 2 and 'no-such-sweep' in r.output, (cmd, r.output)\n"
     )
     assert _imported_after(code) == []
+
+
+def test_launch_and_resume_to_a_job_api_parse_the_spec_without_tensorflow(redis_url):
+    # port 1 has no Ray dashboard: the sweep is recorded, submission fails, the record says why
+    code = (
+        "from click.testing import CliRunner\nfrom cluster import main, RedisStateStore\n"
+        f"url = {redis_url!r}\naddress = 'http://127.0.0.1:1'\n"
+        "r = CliRunner().invoke(main, ['launch', '--address', address, '--trials', '2',\n"
+        "    '--max-reviews', '200', '--redis-url', url, '--prefix', 'imports:'])\n"
+        "assert r.exit_code == 2, r.output\n"
+        "assert 'cannot reach Ray at http://127.0.0.1:1' in r.output, r.output\n"
+        "[sweep] = RedisStateStore(url, prefix='imports:').list_sweeps()\n"
+        "assert sweep['status'] == 'failed' and 'cannot reach Ray' in sweep['error'], sweep\n"
+        "assert sweep['spec']['trials'] == 2, sweep['spec']\n"
+        "r = CliRunner().invoke(main, ['resume', sweep['id'], '--address', address,\n"
+        "    '--redis-url', url, '--prefix', 'imports:'])\n"
+        "assert r.exit_code == 2 and 'cannot reach Ray' in r.output, r.output\n"
+    )
+    assert _imported_after(code, TRAINING) == []
