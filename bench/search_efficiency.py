@@ -9,7 +9,16 @@ arrived, then prints JSON: best validation accuracy over time, trials finished, 
 the time each needed to reach the others' best, and the winner's test accuracy (the best
 configuration retrained on train for its best epoch count, then tested once).
 
-    python bench/search_efficiency.py --data ../shared/data/imdb/aclImdb_v1.tar.gz
+With several ``--seeds`` (the seed of TPE and of Hyperband; the data split stays the same) it runs
+the three methods once per seed and adds a verdict over all of them: for each seed and each other
+method, the service's time to reach that method's best over the time that method took, and how
+many of these ratios are under one half (the issue's target). One seed's comparison is decided
+mostly by what each method happens to draw early, so the verdict is the count and the median.
+
+The service runs ``--concurrency`` one-CPU trials at once (default: every CPU of the machine);
+the other two run in one process that TensorFlow spreads over every CPU, as users run them.
+
+    python bench/search_efficiency.py --data ../shared/data/imdb/aclImdb_v1.tar.gz --seeds 0,1,2
     python bench/search_efficiency.py --data ... --quick      # tiny, for CI
 """
 
@@ -20,6 +29,7 @@ import contextlib
 import json
 import os
 import platform
+import statistics
 import sys
 import tempfile
 import time
@@ -255,6 +265,9 @@ def test_accuracy(spec, data, timeline: Timeline) -> float | None:
     return round(metrics.accuracy, 4)
 
 
+OTHERS = ("keras_tuner_hyperband", "optuna_sequential")
+
+
 def summarize(timelines: dict[str, Timeline], tests: dict, budget: float) -> dict:
     """Each method's row of the JSON; a method with no epoch inside the budget gets a note."""
     out = {}
@@ -283,12 +296,92 @@ def summarize(timelines: dict[str, Timeline], tests: dict, budget: float) -> dic
             "seconds_to_best_of_the_others": None if others is None else t.time_to(others),
             "best_so_far": t.curve(),
         }
-    for name in ("keras_tuner_hyperband", "optuna_sequential"):
+    for name in OTHERS:
         target = out[name]["best_val_accuracy"]
         service_time = None if target is None else timelines["service"].time_to(target)
         out["service"][f"seconds_to_reach_{name}_best"] = service_time
         out["service"][f"{name}_seconds_to_its_best"] = out[name].get("seconds_to_own_best")
     return out
+
+
+def verdict(runs: list[dict]) -> dict:
+    """The issue's target over every seed: for each seed and each other method, the service's
+    time to reach that method's best over the time the method took to reach it (a ratio under
+    0.5 meets the target; ``None``: the service never reached it within the budget)."""
+    comparisons = []
+    for run in runs:
+        results = run["results"]
+        for other in OTHERS:
+            target = results[other]["best_val_accuracy"]
+            if target is None:  # nothing to reach: the method ended no epoch in its budget
+                continue
+            theirs = results[other]["seconds_to_own_best"]
+            ours = results["service"][f"seconds_to_reach_{other}_best"]
+            ratio = None if ours is None or not theirs else round(ours / theirs, 3)
+            comparisons.append(
+                {
+                    "seed": run["seed"],
+                    "other": other,
+                    "their_best": target,
+                    "their_seconds": theirs,
+                    "service_seconds": ours,
+                    "ratio": ratio,
+                    "under_half": ratio is not None and ratio < 0.5,
+                }
+            )
+    ratios = [float("inf") if c["ratio"] is None else c["ratio"] for c in comparisons]
+    median = statistics.median(ratios) if ratios else None
+    means = {}
+    for name in ("service", *OTHERS):
+        for key in ("best_val_accuracy", "winner_test_accuracy"):
+            values = [r["results"][name].get(key) for r in runs]
+            values = [v for v in values if v is not None]
+            means.setdefault(name, {})[f"mean_{key}"] = (
+                round(statistics.fmean(values), 4) if values else None
+            )
+    return {
+        "comparisons": comparisons,
+        "under_half": sum(c["under_half"] for c in comparisons),
+        "of": len(comparisons),
+        # None: in at least half of the comparisons the service never reached the other's best
+        "median_ratio": None if median is None or median == float("inf") else round(median, 3),
+        "means": means,
+    }
+
+
+def _seeds(text: str) -> list[int]:
+    try:
+        seeds = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected comma-separated whole numbers, e.g. 0,1,2"
+        ) from None
+    if any(seed < 0 for seed in seeds):
+        raise argparse.ArgumentTypeError(f"{text!r}: seeds must be 0 or more")
+    if len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"{text!r}: a seed is repeated")
+    return seeds
+
+
+def run_seed(spec, data, budget: float, seed: int) -> dict:
+    """The three methods one after another with ``seed``; the service on a fresh local Ray,
+    shut down before the single-process tools get the whole machine."""
+    import ray
+
+    from cluster import start_local_ray
+
+    spec = replace(spec, seed=seed)
+    timelines = {}
+    start_local_ray()
+    with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(sys.stderr):
+        try:
+            timelines["service"] = run_service(spec, data, budget, tmp)
+        finally:
+            ray.shutdown()
+        timelines["keras_tuner_hyperband"] = run_keras_tuner(spec, data, budget, tmp, seed)
+        timelines["optuna_sequential"] = run_optuna_sequential(spec, data, budget, seed)
+        tests = {name: test_accuracy(spec, data, t) for name, t in timelines.items()}
+    return {"seed": seed, "results": summarize(timelines, tests, budget)}
 
 
 def main() -> None:
@@ -297,12 +390,19 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny run for CI")
     parser.add_argument("--budget", type=float, default=None, help="seconds per method")
     parser.add_argument("--max-reviews", type=int, default=None)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seeds", type=_seeds, default=[0], help="comma-separated seeds, one run each (0)"
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="the service's trials at once, one CPU each (default: the machine's CPUs)",
+    )
     args = parser.parse_args()
+    if args.concurrency < 1:
+        parser.error(f"--concurrency {args.concurrency}: must be at least 1")
 
-    import ray
-
-    from cluster import start_local_ray
     from search import parse_sweep_spec, prepare_data
 
     # quick: Ray's start, the first trial's TensorFlow import and one epoch fit in 30 s on a
@@ -315,9 +415,8 @@ def main() -> None:
                 "source": args.data,
                 "max_reviews": args.max_reviews or (None if args.quick else 6000),
             },
-            "concurrency": 2,
+            "concurrency": args.concurrency,
             "resources": {"cpus": 1},
-            "seed": args.seed,
             "asha": {
                 "max_epochs": 3 if args.quick else 4,
                 "grace_period": 1,
@@ -327,28 +426,22 @@ def main() -> None:
         }
     )
     _, data = prepare_data(spec, progress=False)
-    start_local_ray()
-    timelines = {}
-    with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(sys.stderr):
-        timelines["service"] = run_service(spec, data, budget, tmp)
-        ray.shutdown()  # the two single-process tools get the whole machine
-        timelines["keras_tuner_hyperband"] = run_keras_tuner(spec, data, budget, tmp, args.seed)
-        timelines["optuna_sequential"] = run_optuna_sequential(spec, data, budget, args.seed)
-        tests = {name: test_accuracy(spec, data, t) for name, t in timelines.items()}
-    out = summarize(timelines, tests, budget)
+    runs = [run_seed(spec, data, budget, seed) for seed in args.seeds]
     print(
         json.dumps(
             {
                 "benchmark": "search_efficiency",
                 "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()}",
                 "budget_seconds_each": budget,
+                "concurrency": args.concurrency,
                 "data": {
                     "n_train": len(data.y_train),
                     "n_validation": len(data.y_val),
                     "n_test": len(data.y_test),
                 },
                 "max_epochs": spec.asha.max_epochs,
-                "results": out,
+                "runs": runs,
+                "verdict": verdict(runs),
             },
             indent=2,
             default=str,

@@ -77,8 +77,17 @@ def test_trial_overhead_quick(learnable_archive):
 
 @pytest.mark.slow
 def test_search_efficiency_quick(learnable_archive):
-    result = run_bench("search_efficiency.py", "--data", learnable_archive, timeout=900)["results"]
+    out = run_bench("search_efficiency.py", "--data", learnable_archive, timeout=900)
+    assert [run["seed"] for run in out["runs"]] == [0] and out["concurrency"] >= 1
+    result = out["runs"][0]["results"]
     assert set(result) == {"service", "keras_tuner_hyperband", "optuna_sequential"}
+    # the verdict compares the service with each other method that ended an epoch in time
+    verdict = out["verdict"]
+    assert verdict["of"] == len(verdict["comparisons"]) == 2
+    assert {c["other"] for c in verdict["comparisons"]} == {
+        "keras_tuner_hyperband",
+        "optuna_sequential",
+    }
     for row in result.values():
         assert row["trials"] >= 1 and row["trial_epochs"] >= row["trials"]
         assert 0 <= row["winner_test_accuracy"] <= 1
@@ -173,6 +182,7 @@ def test_training_variants_quick(compare, expected, learnable_archive):
         ("epoch_throughput.py", "--rounds", ["--data", "/nonexistent.tar.gz"]),
         ("training_variants.py", "--seeds", ["--data", "/nonexistent.tar.gz"]),
         ("iterator_teardown.py", "--repeats", []),  # synthetic data
+        ("search_efficiency.py", "--concurrency", ["--data", "/nonexistent.tar.gz"]),
     ],
 )
 def test_a_count_below_one_is_refused_before_any_work(script, flag, data):
@@ -215,3 +225,62 @@ def test_search_efficiency_summary_of_a_method_that_ended_no_epoch_in_its_budget
     assert out["service"]["best_val_accuracy"] == 0.8 and out["service"]["trial_epochs"] == 2
     assert out["service"]["seconds_to_reach_keras_tuner_hyperband_best"] is not None
     assert out["keras_tuner_hyperband"]["seconds_to_best_of_the_others"] is None  # never 0.8
+
+
+def _efficiency_run(seed: int, service: dict, kt: dict, optuna: dict) -> dict:
+    """One seed's results as search_efficiency.summarize writes them (the keys verdict reads)."""
+    rows = {"keras_tuner_hyperband": kt, "optuna_sequential": optuna}
+    results = {name: {"winner_test_accuracy": 0.8, **row} for name, row in rows.items()}
+    results["service"] = {"best_val_accuracy": 0.85, "winner_test_accuracy": 0.8, **service}
+    return {"seed": seed, "results": results}
+
+
+def test_search_efficiency_verdict_counts_ratios_under_half_over_seeds():
+    bench = _bench_module("search_efficiency")
+    runs = [
+        _efficiency_run(  # reached KerasTuner's best in 40 % of its time, Optuna's in 60 %
+            0,
+            {
+                "seconds_to_reach_keras_tuner_hyperband_best": 40.0,
+                "seconds_to_reach_optuna_sequential_best": 60.0,
+            },
+            {"best_val_accuracy": 0.84, "seconds_to_own_best": 100.0},
+            {"best_val_accuracy": 0.83, "seconds_to_own_best": 100.0},
+        ),
+        _efficiency_run(  # never reached KerasTuner's; Optuna ended no epoch in its budget
+            1,
+            {
+                "seconds_to_reach_keras_tuner_hyperband_best": None,
+                "seconds_to_reach_optuna_sequential_best": None,
+            },
+            {"best_val_accuracy": 0.86, "seconds_to_own_best": 50.0},
+            {"best_val_accuracy": None, "winner_test_accuracy": None},
+        ),
+    ]
+    out = bench.verdict(runs)
+    assert [(c["seed"], c["other"], c["ratio"]) for c in out["comparisons"]] == [
+        (0, "keras_tuner_hyperband", 0.4),
+        (0, "optuna_sequential", 0.6),
+        (1, "keras_tuner_hyperband", None),
+    ]
+    assert out["under_half"] == 1 and out["of"] == 3
+    assert out["median_ratio"] == 0.6  # never reached counts as slower than any ratio
+    assert out["means"]["keras_tuner_hyperband"]["mean_best_val_accuracy"] == 0.85
+    assert out["means"]["optuna_sequential"]["mean_best_val_accuracy"] == 0.83  # seed 0 only
+    # in most comparisons never reached: no median ratio to give
+    assert bench.verdict(runs[1:])["median_ratio"] is None
+
+
+@pytest.mark.parametrize(
+    ("seeds", "message"),
+    [("0,x", "comma-separated whole numbers"), ("1,1", "a seed is repeated"), ("-1", "0 or more")],
+)
+def test_search_efficiency_refuses_bad_seeds_before_any_work(seeds, message):
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "search_efficiency.py"), "--seeds", seeds],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    assert message in done.stderr and "Traceback" not in done.stderr
