@@ -74,6 +74,26 @@ class Timeline:
                 return round(at, 1)
         return None
 
+    def first_epochs(self) -> dict | None:
+        """Every trial's first epoch (what ASHA's first rung decides on) and where the best
+        trial's first epoch stood among them; None without first epochs. A KerasTuner trial that
+        continues an earlier one starts past epoch 1, so its first epoch is not known here."""
+        firsts = {trial: value for _, trial, epoch, value in self.rows if epoch == 1}
+        if not firsts:
+            return None
+        found = self.best()
+        ours = firsts.get(found[1]) if found else None
+        return {
+            "trials": len(firsts),
+            "median": round(statistics.median(firsts.values()), 4),
+            "best_trial": None if ours is None else round(ours, 4),
+            "best_trial_share_below": (
+                None
+                if ours is None
+                else round(sum(v < ours for v in firsts.values()) / len(firsts), 3)
+            ),
+        }
+
     def curve(self, points: int = 12) -> list[tuple[float, float]]:
         out, best = [], float("-inf")
         for at, _, _, value in self.rows:
@@ -295,6 +315,7 @@ def summarize(timelines: dict[str, Timeline], tests: dict, budget: float) -> dic
             "seconds_to_own_best": t.time_to(best),
             "seconds_to_best_of_the_others": None if others is None else t.time_to(others),
             "best_so_far": t.curve(),
+            "first_epochs": t.first_epochs(),
         }
     for name in OTHERS:
         target = out[name]["best_val_accuracy"]

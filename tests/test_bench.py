@@ -94,6 +94,10 @@ def test_search_efficiency_quick(learnable_archive):
         assert row["seconds_to_own_best"] <= 30.0  # results after the budget are not counted
         curve = [v for _, v in row["best_so_far"]]
         assert curve == sorted(curve) and curve[-1] == row["best_val_accuracy"]
+    for name in ("service", "optuna_sequential"):  # every trial of theirs starts at epoch 1
+        firsts = result[name]["first_epochs"]
+        assert 1 <= firsts["trials"] <= result[name]["trials"]
+        assert 0 <= firsts["best_trial_share_below"] < 1
 
 
 @pytest.mark.slow
@@ -225,6 +229,32 @@ def test_search_efficiency_summary_of_a_method_that_ended_no_epoch_in_its_budget
     assert out["service"]["best_val_accuracy"] == 0.8 and out["service"]["trial_epochs"] == 2
     assert out["service"]["seconds_to_reach_keras_tuner_hyperband_best"] is not None
     assert out["keras_tuner_hyperband"]["seconds_to_best_of_the_others"] is None  # never 0.8
+    # the best trial's first epoch, against every trial's first epoch
+    assert out["service"]["first_epochs"] == {
+        "trials": 1,
+        "median": 0.7,
+        "best_trial": 0.7,
+        "best_trial_share_below": 0.0,
+    }
+
+
+def test_search_efficiency_first_epochs_place_the_best_trial_among_all_first_epochs():
+    bench = _bench_module("search_efficiency")
+    t = bench.Timeline(budget=60.0)
+    for trial, first in (("a", 0.60), ("b", 0.70), ("c", 0.75), ("d", 0.80)):
+        t.add(trial, 1, first, {})
+    t.add("b", 2, 0.90, {})  # the best trial was second-lowest after one epoch
+    t.add("x", 3, 0.95, {})  # a continued trial (KerasTuner's) has no first epoch here
+    assert t.first_epochs() == {
+        "trials": 4,
+        "median": 0.725,
+        "best_trial": None,
+        "best_trial_share_below": None,
+    }
+    t.rows.pop()  # without "x", "b" is the best trial
+    assert t.first_epochs()["best_trial"] == 0.7
+    assert t.first_epochs()["best_trial_share_below"] == 0.25
+    assert bench.Timeline(budget=60.0).first_epochs() is None
 
 
 def _efficiency_run(seed: int, service: dict, kt: dict, optuna: dict) -> dict:
