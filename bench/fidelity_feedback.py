@@ -27,7 +27,8 @@ from dataclasses import replace
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
 
-from _spaces import QUICK_SPACE, SPACE  # bench/ is on sys.path when run as a script
+from _args import seed_list  # bench/ is on sys.path when run as a script
+from _spaces import QUICK_SPACE, SPACE
 
 
 def _recorder():
@@ -101,7 +102,7 @@ def paired_parser(doc: str) -> argparse.ArgumentParser:
     parser.add_argument("--data", default=os.environ.get("SWEEP_IMDB", "imdb"))
     parser.add_argument("--quick", action="store_true", help="tiny run for CI")
     parser.add_argument("--trials", type=int, default=None)
-    parser.add_argument("--seeds", default=None, help="comma-separated TPE seeds")
+    parser.add_argument("--seeds", type=seed_list, default=None, help="comma-separated TPE seeds")
     parser.add_argument("--max-reviews", type=int, default=None)
     return parser
 
@@ -154,7 +155,7 @@ def main() -> None:
     args = parser.parse_args()
 
     trials = args.trials or (4 if args.quick else 24)
-    seeds = [int(s) for s in (args.seeds or ("0" if args.quick else "0,1")).split(",")]
+    seeds = args.seeds or ([0] if args.quick else [0, 1])
     variants = {fb: {"feedback": fb} for fb in ("complete", "pruned")}
     spec, data, runs = paired_runs(
         args, "fidelity-bench", trials, args.concurrency, seeds, variants

@@ -38,7 +38,8 @@ from dataclasses import replace
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
 
-from _spaces import QUICK_SPACE, SPACE  # bench/ is on sys.path when run as a script
+from _args import seed_list  # bench/ is on sys.path when run as a script
+from _spaces import QUICK_SPACE, SPACE
 
 
 class Timeline:
@@ -370,20 +371,6 @@ def verdict(runs: list[dict]) -> dict:
     }
 
 
-def _seeds(text: str) -> list[int]:
-    try:
-        seeds = [int(part) for part in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: expected comma-separated whole numbers, e.g. 0,1,2"
-        ) from None
-    if any(seed < 0 for seed in seeds):
-        raise argparse.ArgumentTypeError(f"{text!r}: seeds must be 0 or more")
-    if len(set(seeds)) != len(seeds):
-        raise argparse.ArgumentTypeError(f"{text!r}: a seed is repeated")
-    return seeds
-
-
 def run_seed(spec, data, budget: float, seed: int) -> dict:
     """The three methods one after another with ``seed``; the service on a fresh local Ray,
     shut down before the single-process tools get the whole machine."""
@@ -412,7 +399,7 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=None, help="seconds per method")
     parser.add_argument("--max-reviews", type=int, default=None)
     parser.add_argument(
-        "--seeds", type=_seeds, default=[0], help="comma-separated seeds, one run each (0)"
+        "--seeds", type=seed_list, default=[0], help="comma-separated seeds, one run each (0)"
     )
     parser.add_argument(
         "--concurrency",

@@ -35,7 +35,7 @@ def main() -> None:
     args = paired_parser(__doc__).parse_args()
 
     trials = args.trials or (4 if args.quick else 12)
-    seeds = [int(s) for s in (args.seeds or ("0" if args.quick else "0,1,2")).split(",")]
+    seeds = args.seeds or ([0] if args.quick else [0, 1, 2])
     variants = {v: {"startup_trials": n} for v, n in startup_variants(trials).items()}
     _, data, runs = paired_runs(args, "tpe-startup-bench", trials, CONCURRENCY, seeds, variants)
     print(

@@ -305,9 +305,12 @@ def test_search_efficiency_verdict_counts_ratios_under_half_over_seeds():
     ("seeds", "message"),
     [("0,x", "comma-separated whole numbers"), ("1,1", "a seed is repeated"), ("-1", "0 or more")],
 )
-def test_search_efficiency_refuses_bad_seeds_before_any_work(seeds, message):
+@pytest.mark.parametrize(
+    "script", ["search_efficiency.py", "fidelity_feedback.py", "tpe_startup.py"]
+)
+def test_bad_seeds_are_refused_before_any_work(script, seeds, message):
     done = subprocess.run(
-        [sys.executable, str(BENCH / "search_efficiency.py"), "--seeds", seeds],
+        [sys.executable, str(BENCH / script), "--seeds", seeds],
         capture_output=True,
         text=True,
         timeout=120,
