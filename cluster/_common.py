@@ -33,11 +33,12 @@ def store_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def open_store(redis_url: str | None, prefix: str):
     from ._redis_store import RedisStateStore
-    from ._settings import resolve_redis_url
+    from ._settings import resolve_redis_url, with_password
     from ._store import StoreUnavailable
 
     try:
-        store = RedisStateStore(resolve_redis_url(redis_url), prefix)
+        # a URL without its password takes it from SWEEP_REDIS_PASSWORD(_FILE)
+        store = RedisStateStore(with_password(resolve_redis_url(redis_url)), prefix)
         store.ping()
     except StoreUnavailable as exc:
         raise BadInput(str(exc)) from None

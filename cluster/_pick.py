@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._artifacts import metadata_sha256
 from ._errors import BadInput
 
 PICK_DIR = "picks"
@@ -28,8 +29,7 @@ def export_pick(store, record: dict[str, Any], points: float, cost: str | None) 
 
     Returns the pick record: trial, metric, cost, artifact and the sha256 of its metadata.
     """
-    from data import file_digests
-    from search import Winner, experiment_path, prepare_data, retrain_and_export
+    from search import Winner, experiment_path, join_storage, prepare_data, retrain_and_export
 
     spec, chosen = pick_trial(store, record, points, cost)
     cost = cost or spec.cost or "params"
@@ -40,7 +40,7 @@ def export_pick(store, record: dict[str, Any], points: float, cost: str | None) 
     elif chosen.trial_id in picks:
         artifact, sha = picks[chosen.trial_id]["artifact"], picks[chosen.trial_id]["sha256"]
     else:
-        destination = f"{experiment_path(spec, record['id'])}/{PICK_DIR}/{chosen.trial_id}"
+        destination = join_storage(experiment_path(spec, record["id"]), PICK_DIR, chosen.trial_id)
         splits, data = prepare_data(spec, progress=False)
         winner = Winner(chosen.trial_id, chosen.config, chosen.epoch, chosen.value)
         _, artifact = retrain_and_export(
@@ -53,7 +53,7 @@ def export_pick(store, record: dict[str, Any], points: float, cost: str | None) 
             extra_metadata={"pick": label, "cost": {cost: chosen.cost}},
             test_frame=splits.test,
         )
-        sha = file_digests(f"{artifact}/metadata.json")["sha256"] if "://" not in artifact else ""
+        sha = metadata_sha256(artifact)
     out = {
         "trial_id": chosen.trial_id,
         "pick": label,

@@ -64,11 +64,83 @@ def _client(address: str):
         ) from None
 
 
+def cluster_nodes(address: str):
+    """The alive nodes of the cluster behind a dashboard address (Ray's State API)."""
+    from ray.util.state import StateApiClient
+    from ray.util.state.common import ListApiOptions, StateResource
+
+    from ._storage import NodeInfo
+
+    try:
+        client = StateApiClient(address, headers=_auth_headers(address))
+        rows = client.list(
+            StateResource.NODES,
+            options=ListApiOptions(filters=[("state", "=", "ALIVE")], detail=True),
+            raise_on_missing_output=False,
+        )
+    except Exception as exc:
+        raise RayUnavailable(
+            f"cannot list the nodes of the Ray cluster at {address} ({type(exc).__name__}: "
+            f"{str(exc)[:300]}); check the address (the dashboard URL, e.g. "
+            "http://127.0.0.1:8265), that the head runs, and the token (RAY_AUTH_MODE=token)"
+        ) from None
+    return [
+        NodeInfo(
+            node_id=row.node_id,
+            ip=row.node_ip,
+            is_head=bool(row.is_head_node),
+            cpus=float((row.resources_total or {}).get("CPU", 0)),
+            gpus=float((row.resources_total or {}).get("GPU", 0)),
+        )
+        for row in rows
+    ]
+
+
+# The dashboard takes at most 100 MiB per request (ray_constants.DASHBOARD_CLIENT_MAX_SIZE),
+# and a job's working dir travels as one zip: leave room for the project
+MAX_UPLOAD_BYTES = 90 * 2**20
+UPLOAD_DIR = ".sweep-inputs"
+
+
+def _stage(root: Path | None, uploads: dict[str, Path], into: Path) -> Path:
+    """A job working dir: the project (without the excluded files) and the uploaded files
+    under ``.sweep-inputs/``."""
+    import shutil
+
+    stage = into / "job"
+    if root is not None:
+        # not .gitignore: Ray applies it to the working dir, and it names the IMDB archive
+        patterns = [p.removeprefix("**/") for p in _EXCLUDES] + [".gitignore"]
+        shutil.copytree(root, stage, ignore=shutil.ignore_patterns(*patterns))
+    (stage / UPLOAD_DIR).mkdir(parents=True, exist_ok=True)
+    for name, source in uploads.items():
+        shutil.copyfile(source, stage / UPLOAD_DIR / name)
+    return stage
+
+
+def _working_dir(uploads: dict[str, Path], tmp: Path) -> dict:
+    """The job's working dir: the project checkout, and the uploaded files beside it."""
+    root = project_root()
+    if not uploads:
+        return {"working_dir": str(root), "excludes": _EXCLUDES} if root is not None else {}
+    return {"working_dir": str(_stage(root, uploads, tmp))}
+
+
 def submit_sweep_job(
-    address: str, sweep_id: str, redis_url: str, action: str = "run", prefix: str = "sweep:"
+    address: str,
+    sweep_id: str,
+    redis_url: str,
+    action: str = "run",
+    prefix: str = "sweep:",
+    uploads: dict[str, Path] | None = None,
 ) -> str:
-    """Submit ``python -m cluster.job ACTION ID``; returns the Ray job id."""
+    """Submit ``python -m cluster.job ACTION ID``; returns the Ray job id.
+
+    ``uploads`` (name -> local file) travel with the job: the driver finds them under
+    ``.sweep-inputs/`` in its working directory.
+    """
     import os
+    import tempfile
 
     from ._settings import ENV_REDIS_PASSWORD_FILE, strip_password
 
@@ -79,19 +151,16 @@ def submit_sweep_job(
     for name in (ENV_REDIS_PASSWORD_FILE, "SWEEP_STATE_DIR"):  # where to look, not secrets
         if os.environ.get(name):
             env[name] = os.environ[name]
-    runtime_env: dict = {"env_vars": env}
-    root = project_root()
-    if root is not None:
-        runtime_env["working_dir"] = str(root)
-        runtime_env["excludes"] = _EXCLUDES
     entrypoint = " ".join(
         shlex.quote(a)
         for a in ["python", "-m", "cluster.job", action, sweep_id, "--prefix", prefix]
     )
-    try:
-        return client.submit_job(entrypoint=entrypoint, runtime_env=runtime_env)
-    except Exception as exc:
-        raise RayUnavailable(f"Ray at {address} refused the job: {str(exc)[:500]}") from None
+    with tempfile.TemporaryDirectory(prefix="sweep-job-") as tmp:
+        runtime_env = {"env_vars": env, **_working_dir(uploads or {}, Path(tmp))}
+        try:
+            return client.submit_job(entrypoint=entrypoint, runtime_env=runtime_env)
+        except Exception as exc:
+            raise RayUnavailable(f"Ray at {address} refused the job: {str(exc)[:500]}") from None
 
 
 def stop_job(address: str, job_id: str) -> bool:

@@ -25,6 +25,7 @@ _JSON_FIELDS = (
     "warm_start",
     "warm_start_from",
     "picks",
+    "data_upload",
 )
 
 

@@ -11,10 +11,12 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ._artifacts import metadata_sha256
 from ._callback import CancelStopper, ProgressCallback, RedisStateCallback
 from ._optuna_journal import optuna_storage
 from ._redis_store import RedisStateStore
 from ._status import CANCELLED, FAILED, RUNNING, SUCCEEDED
+from ._storage import check_storage_from_nodes
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +99,39 @@ def close_open_trials(
     return closed
 
 
+def uploaded_data(store, sweep_id: str, record: dict[str, Any], spec):
+    """The spec reading a data file uploaded with the job: from the job's working dir on the
+    first run, which also copies it into the sweep's storage (``<experiment>/inputs/``) for
+    the resumes and extensions that come without it; from there afterwards."""
+    from dataclasses import replace
+
+    import pyarrow.fs as pafs
+
+    from search import experiment_path, join_storage
+
+    upload = record.get("data_upload")
+    if not upload:
+        return spec
+    here = Path(spec.data.source)
+    stored = upload.get("stored")
+    if stored is None:
+        if not here.is_file():
+            raise FileNotFoundError(
+                f"the data uploaded with this sweep's job ({upload['from']}) is not in the "
+                f"job's working dir ({here}), and was never stored"
+            )
+        stored = join_storage(experiment_path(spec, sweep_id), "inputs", upload["name"])
+        if "://" in stored:
+            fs, path = pafs.FileSystem.from_uri(stored)
+        else:
+            fs, path = pafs.LocalFileSystem(), stored
+        fs.create_dir(path.rsplit("/", 1)[0])
+        pafs.copy_files(str(here.resolve()), path, destination_filesystem=fs)
+        store.set_fields(sweep_id, data_upload={**upload, "stored": stored})
+    source = str(here.resolve()) if here.is_file() else stored
+    return replace(spec, data=replace(spec.data, source=source))
+
+
 WARM_START_TOP = 3  # best configurations taken from each earlier sweep
 
 
@@ -175,8 +210,13 @@ def execute_sweep(
     """Run (or resume) the sweep recorded in Redis; returns the final sweep record."""
     import ray
 
-    from data import file_digests
-    from search import finished_ray_trials, parse_recorded_spec, run_sweep, storage_root
+    from search import (
+        finished_ray_trials,
+        join_storage,
+        parse_recorded_spec,
+        run_sweep,
+        storage_root,
+    )
 
     # objects Ray pickles (state store, Optuna journal backend) drop the password and read
     # it back from here when unpickled, e.g. by Tuner.restore on resume
@@ -191,6 +231,10 @@ def execute_sweep(
         ensure_ray(ray_address)
         if check_local_resources:
             check_resources(spec, ray.cluster_resources())
+        # every node writes there (trials' checkpoints): a folder only the head has fails
+        # here, with the nodes named, rather than at the first checkpoint
+        check_storage_from_nodes(storage_root(spec))
+        spec = uploaded_data(store, sweep_id, record, spec)
         if resume:
             store.move(sweep_id, RUNNING, resume=True, reason="resumed")
         elif record["status"] != RUNNING:
@@ -221,8 +265,7 @@ def execute_sweep(
             on_fields=lambda **fields: store.set_fields(sweep_id, **fields),
         )
         close_open_trials(store, sweep_id, {t.trial_id for t in outcome.trials})
-        local = "://" not in outcome.artifact
-        meta_sha = file_digests(Path(outcome.artifact) / "metadata.json")["sha256"] if local else ""
+        meta_sha = metadata_sha256(outcome.artifact)
         store.move(
             sweep_id,
             SUCCEEDED,
@@ -234,7 +277,7 @@ def execute_sweep(
                 "roc_auc": outcome.test.roc_auc,
                 "loss": outcome.test.loss,
             },
-            experiment=f"{storage_root(spec).rstrip('/')}/{runs[-1].name}",
+            experiment=join_storage(storage_root(spec), runs[-1].name),
             pareto=pareto_records(store, sweep_id, spec),
         )
     except BaseException as exc:

@@ -12,6 +12,8 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6380/0"
 ENV_REDIS_URL = "SWEEP_REDIS_URL"
 ENV_REDIS_PASSWORD = "SWEEP_REDIS_PASSWORD"
 ENV_REDIS_PASSWORD_FILE = "SWEEP_REDIS_PASSWORD_FILE"
+# on a cluster's head: the Redis URL its sweep drivers use, whatever URL the user had
+ENV_DRIVER_REDIS_URL = "SWEEP_DRIVER_REDIS_URL"
 
 
 def state_dir() -> Path:

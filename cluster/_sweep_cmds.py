@@ -47,24 +47,6 @@ def _is_job_api(address: str) -> bool:
     return address.startswith(("http://", "https://"))
 
 
-def _absolute_paths(spec):
-    """Local paths in the spec made absolute, so the driver (a Ray job with its own working
-    directory) finds the same files; sources like 'imdb' and URIs are kept."""
-    import os
-
-    from search import storage_root
-
-    source = spec.data.source
-    if "://" not in source and source != "imdb" and os.path.exists(os.path.expanduser(source)):
-        source = os.path.abspath(os.path.expanduser(source))
-    cache = spec.data.cache_dir
-    if cache and "://" not in cache:
-        cache = os.path.abspath(os.path.expanduser(cache))
-    return replace(
-        spec, storage=storage_root(spec), data=replace(spec.data, source=source, cache_dir=cache)
-    )
-
-
 def _warm_start_ids(text: str | None) -> list[str]:
     ids = [part.strip() for part in (text or "").split(",") if part.strip()]
     if text is not None and not ids:
@@ -181,7 +163,18 @@ def _summary(record: dict) -> str:
 @click.option("--gpus", type=float, help="Overrides resources.gpus (per trial, 0.25 = quarter).")
 @click.option("--max-reviews", type=int, help="Overrides data.max_reviews.")
 @pretrain_option
-@click.option("--storage", help="Overrides storage (folder or URI of the storage root).")
+@click.option(
+    "--storage",
+    help="Overrides storage: the storage root, a folder or a URI (s3://BUCKET/PREFIX). On a "
+    "cluster of several nodes: object storage, or a folder every node mounts (with "
+    "--shared-storage).",
+)
+@click.option(
+    "--shared-storage/--no-shared-storage",
+    default=None,
+    help="Overrides shared_storage: the storage folder is mounted at the same path on every "
+    "node (NFS, EFS); the driver checks it from every node before the first trial.",
+)
 @click.option("--seed", type=int, help="Overrides seed (TPE).")
 @click.option("--time-budget", "time_budget_s", type=float, help="Overrides time_budget_s.")
 @click.option("--cost", type=click.Choice(["params", "latency_ms"]), help="Overrides cost.")
@@ -206,6 +199,7 @@ def launch(
     max_reviews,
     pretrain_embeddings,
     storage,
+    shared_storage,
     seed,
     time_budget_s,
     cost,
@@ -220,7 +214,8 @@ def launch(
     """Create a sweep in Redis and run it (OptunaSearch + ASHA on Ray Tune).
 
     SPEC is a sweep YAML (default: the built-in spec, see search/default_sweep.yaml);
-    flags override its keys.
+    flags override its keys. Submitted to a Ray job API (--address http://HEAD:8265), a data
+    file named here is uploaded with the job; `--data imdb` downloads on the head.
 
     \b
     Examples:
@@ -228,7 +223,7 @@ def launch(
       sweep launch --address http://127.0.0.1:8265 --trials 48 --concurrency 8
       sweep launch examples/quick.yaml --warm-start imdb-lstm-20261124-101500-ab12
     """
-    from search import spec_to_dict, storage_root
+    from search import join_storage, spec_to_dict
 
     from ._keys import new_sweep_id
 
@@ -239,6 +234,7 @@ def launch(
         trials=trials,
         concurrency=concurrency,
         storage=storage,
+        shared_storage=shared_storage,
         seed=seed,
         time_budget_s=time_budget_s,
         cost=cost,
@@ -250,38 +246,75 @@ def launch(
         resources__cpus=cpus,
         resources__gpus=gpus,
     )
-    parsed = _absolute_paths(parsed)
     store = open_store(redis_url, prefix)
     for source in warm_start:
         require_sweep(store, source)
-    if not (address and _is_job_api(address)):
-        # the driver runs here: refuse resources this Ray cannot give before recording anything
-        import ray
-
-        from ._runner import check_resources, ensure_ray
-
-        ensure_ray(address)
-        check_resources(parsed, ray.cluster_resources())
+    placement = _place(parsed, address)
+    parsed = placement.spec
     sweep_id = new_sweep_id(parsed.name)
-    store.create_sweep(sweep_id, spec_to_dict(parsed), storage_root(parsed))
+    store.create_sweep(sweep_id, spec_to_dict(parsed), parsed.storage)
     if not quiet and not as_json:
         click.echo(
             f"sweep {sweep_id} created; Ray Tune results and TensorBoard logs under "
-            f"{storage_root(parsed).rstrip('/')}/{sweep_id}"
+            f"{join_storage(parsed.storage, sweep_id)}"
         )
     if warm_start:
         store.set_fields(sweep_id, warm_start_from=warm_start)
-    _drive(store, sweep_id, address, prefix, follow=follow, quiet=quiet, as_json=as_json)
+    if placement.data_upload:
+        store.set_fields(sweep_id, data_upload=placement.data_upload)
+    _drive(
+        store,
+        sweep_id,
+        address,
+        prefix,
+        follow=follow,
+        quiet=quiet,
+        as_json=as_json,
+        uploads=placement.uploads,
+    )
 
 
-def _drive(store, sweep_id, address, prefix, *, follow=True, quiet=False, as_json=False):
+def _place(spec, address):
+    """Settle the spec's paths for where the driver runs, and refuse what cannot work there
+    (missing data, node-local storage on a cluster of several nodes, resources this Ray
+    cannot give) before anything is recorded or submitted."""
+    from ._placement import Placement, place_for_job, place_here
+    from ._ray import RayUnavailable, cluster_nodes
+    from ._storage import storage_refusal
+
+    if address and _is_job_api(address):
+        placement = place_for_job(spec, address)
+        try:
+            nodes = cluster_nodes(address)
+        except RayUnavailable as exc:
+            raise BadInput(str(exc)) from None
+    else:
+        import ray
+
+        from ._runner import check_resources, ensure_ray
+        from ._storage import connected_nodes
+
+        placement = Placement(place_here(spec))
+        ensure_ray(address)
+        check_resources(placement.spec, ray.cluster_resources())
+        nodes = connected_nodes()
+    where = address or "this machine"
+    refusal = storage_refusal(placement.spec.storage, placement.spec.shared_storage, nodes, where)
+    if refusal:
+        raise BadInput(refusal)
+    return placement
+
+
+def _drive(
+    store, sweep_id, address, prefix, *, follow=True, quiet=False, as_json=False, uploads=None
+):
     """Run a recorded sweep: submitted as a Ray job to a dashboard address, else here."""
     from ._ray import RayUnavailable, submit_sweep_job
     from ._status import FAILED
 
     if address and _is_job_api(address):
         try:
-            job_id = submit_sweep_job(address, sweep_id, store.url, "run", prefix)
+            job_id = submit_sweep_job(address, sweep_id, store.url, "run", prefix, uploads)
         except RayUnavailable as exc:
             store.move(sweep_id, FAILED, error=str(exc))
             raise BadInput(str(exc)) from None

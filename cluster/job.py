@@ -1,16 +1,20 @@
 """Entry point of a sweep's Ray job: ``python -m cluster.job run|resume SWEEP_ID``.
 
-The Redis URL comes from ``SWEEP_REDIS_URL`` (set in the job's runtime environment).
+The Redis URL comes from ``SWEEP_DRIVER_REDIS_URL`` when the head's environment sets it (the
+address of Redis as the cluster sees it, e.g. ``redis://127.0.0.1:6380/0`` on the head of
+ray-cluster.yaml, where the user reaches it through a tunnel), else from ``SWEEP_REDIS_URL``
+(set in the job's runtime environment by ``sweep launch``). Passwords come from the node.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
 
 from ._redis_store import RedisStateStore
-from ._settings import resolve_redis_url, with_password
+from ._settings import ENV_DRIVER_REDIS_URL, resolve_redis_url, with_password
 from ._store import StoreUnavailable
 
 
@@ -21,7 +25,7 @@ from ._store import StoreUnavailable
 def job(action: str, sweep_id: str, prefix: str) -> None:
     # Redis is checked before the sweep's imports (TensorFlow, Ray Tune: seconds), so a driver
     # that cannot reach it or lacks its password fails at once with the store's message
-    redis_url = with_password(resolve_redis_url())
+    redis_url = with_password(os.environ.get(ENV_DRIVER_REDIS_URL) or resolve_redis_url())
     try:
         RedisStateStore(redis_url, prefix).ping()
     except StoreUnavailable as exc:

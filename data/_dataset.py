@@ -18,7 +18,7 @@ from sklearn.model_selection import train_test_split
 
 from ._config import DEFAULT_SOURCE
 from ._csv import CsvOptions, read_csv
-from ._download import IMDB_URL, download, file_digests
+from ._download import IMDB_URL, download, fetch_object, file_digests
 from ._errors import DataError
 from ._imdb import read_archive, read_folder, read_unlabeled, review_files
 
@@ -60,6 +60,9 @@ def resolve_source(
         )
     if text.startswith("file://"):
         text = urllib.parse.unquote(urllib.parse.urlparse(text).path)
+    elif "://" in text:  # object storage (s3://, gs://, ...): copied once into the cache
+        path = fetch_object(text, cache_dir / "downloads", progress)
+        return _kind_of(path), path
     path = Path(text).expanduser()
     if not path.exists():
         raise DataError(
@@ -68,13 +71,18 @@ def resolve_source(
         )
     if path.is_dir():
         return "folder", path
+    return _kind_of(path), path
+
+
+def _kind_of(path: Path) -> str:
+    """``archive`` or ``csv`` for a file, by its name, else by its first bytes."""
     if path.suffix.lower() in {".csv", ".tsv", ".txt"}:
-        return "csv", path
+        return "csv"
     if path.name.endswith((".tar.gz", ".tgz", ".tar")):
-        return "archive", path
+        return "archive"
     with open(path, "rb") as fh:
         magic = fh.read(2)
-    return ("archive" if magic == b"\x1f\x8b" else "csv"), path
+    return "archive" if magic == b"\x1f\x8b" else "csv"
 
 
 def fingerprint_source(kind: str, path: Path, options: object = None) -> str:

@@ -85,3 +85,55 @@ def _matches(path: Path, checksums: dict[str, str]) -> bool:
     if not checksums:
         return True
     return file_digests(path, tuple(checksums)) == {k: v.lower() for k, v in checksums.items()}
+
+
+def fetch_object(uri: str, folder: Path, progress: bool = True) -> Path:
+    """Copy a file from object storage or any URI pyarrow reads (``s3://bucket/key``,
+    ``gs://``, ``abfs://``; an S3-compatible endpoint goes in the query, as in
+    ``s3://b/k?endpoint_override=host:9000&scheme=http``) into ``folder``, once: a copy of the
+    same size and modification time is reused."""
+    import json
+
+    import pyarrow.fs as pafs
+
+    try:
+        fs, path = pafs.FileSystem.from_uri(uri)
+        info = fs.get_file_info(path)
+    except (OSError, ValueError) as exc:
+        raise DataError(
+            f"cannot reach data source {uri}: {str(exc)[:300]}. Check the URI and this "
+            "machine's credentials for it (an instance profile, AWS_ACCESS_KEY_ID / AWS_PROFILE)"
+        ) from None
+    if info.type != pafs.FileType.File:
+        raise DataError(
+            f"data source {uri} is not a file in that storage; pass the URI of the IMDB "
+            "archive (aclImdb_v1.tar.gz) or of a CSV"
+        )
+    stamp = {"uri": uri.partition("?")[0], "size": info.size, "mtime_ns": info.mtime_ns}
+    target = folder / hashlib.sha256(stamp["uri"].encode()).hexdigest()[:16] / Path(path).name
+    sidecar = target.with_name(target.name + ".source.json")
+    if target.exists() and sidecar.exists() and json.loads(sidecar.read_text()) == stamp:
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + f".part{os.getpid()}")
+    try:
+        with (
+            fs.open_input_stream(path) as src,
+            open(partial, "wb") as out,
+            tqdm(
+                total=info.size,
+                unit="B",
+                unit_scale=True,
+                desc=f"copy {target.name}",
+                disable=not progress,
+            ) as bar,
+        ):
+            while block := src.read(1 << 20):
+                out.write(block)
+                bar.update(len(block))
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise DataError(f"cannot copy data source {uri}: {str(exc)[:300]}") from None
+    shutil.move(partial, target)
+    sidecar.write_text(json.dumps(stamp))
+    return target

@@ -19,6 +19,11 @@ class ModelFileError(ValueError):
     """An export folder is missing, incomplete, or a file fails its sha256."""
 
 
+class GpuUnavailable(RuntimeError):
+    """A run was given a GPU, but TensorFlow in this process sees none: training here would
+    silently run on the CPU."""
+
+
 def _check(ok: bool, message: str) -> None:
     if not ok:
         raise ConfigError(message)

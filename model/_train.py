@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ._config import TrainConfig
+from ._config import GpuUnavailable, TrainConfig
 from ._optimizers import FusedAdam, FusedAdamW
 
 
@@ -29,10 +29,15 @@ class EpochResult:
     seconds: float
 
 
-def configure_runtime(cpus: float | None = None, seed: int | None = None) -> None:
+def configure_runtime(
+    cpus: float | None = None, seed: int | None = None, gpus: float = 0.0
+) -> None:
     """Size TensorFlow's thread pools to ``cpus`` and let GPUs grow memory on demand.
 
-    Call before the first TensorFlow op of the process (trial workers call it first).
+    ``gpus`` is the GPU share the process was given (Ray sets ``CUDA_VISIBLE_DEVICES``); when
+    it is above 0 and TensorFlow sees no GPU, :class:`GpuUnavailable` is raised rather than
+    training on the CPU. Call before the first TensorFlow op of the process (trial workers
+    call it first).
     """
     if cpus:
         threads = max(1, int(cpus))
@@ -41,7 +46,24 @@ def configure_runtime(cpus: float | None = None, seed: int | None = None) -> Non
             tf.config.threading.set_inter_op_parallelism_threads(min(2, threads))
         except RuntimeError:  # already initialised in this process (e.g. a reused actor)
             pass
-    for gpu in tf.config.list_physical_devices("GPU"):
+    visible = tf.config.list_physical_devices("GPU")
+    if gpus > 0 and not visible:
+        import os
+        import socket
+
+        why = (
+            "it is built with CUDA, so that node lacks the NVIDIA driver or the CUDA libraries"
+            if tf.test.is_built_with_cuda()
+            else "it is a build without CUDA"
+        )
+        raise GpuUnavailable(
+            f"this run was given {gpus:g} GPU on {socket.gethostname()} "
+            f"(CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', '<unset>')}), but "
+            f"TensorFlow {tf.__version__} sees no GPU: {why}. Install pip install 'sweep[gpu]' "
+            "on an image with the NVIDIA driver (ray-cluster.yaml's gpu_worker), or set "
+            "resources.gpus: 0"
+        )
+    for gpu in visible:
         with contextlib.suppress(RuntimeError):
             tf.config.experimental.set_memory_growth(gpu, True)
     if seed is not None:

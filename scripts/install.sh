@@ -18,5 +18,6 @@ if ! command -v redis-server >/dev/null 2>&1 || ! command -v chromium >/dev/null
     $SUDO service redis-server stop >/dev/null 2>&1 || true
   fi
 fi
-python3 -m pip install -q -e '.[dev]'
+# the versions pinned in constraints.txt, the same every cluster node installs
+python3 -m pip install -q -c constraints.txt -e '.[dev]'
 echo "installed: $(redis-server --version | cut -d' ' -f1-3), $(sweep --version)"

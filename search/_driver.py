@@ -27,7 +27,7 @@ from model import (
 )
 
 from ._single import branch_blend, report_writer
-from ._sweep_spec import SweepSpec, experiment_path, spec_to_dict, storage_root
+from ._sweep_spec import SweepSpec, experiment_path, join_storage, spec_to_dict, storage_root
 from ._trial import TrialContext, lstm_trial, trial_configs
 from ._warm import WarmSource, seed_study, warm_start_points
 from ._winner import TrialSummary, Winner, select_winner
@@ -87,7 +87,9 @@ def _tuner(
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
 
-    context = TrialContext(spec.train, spec.asha.max_epochs, spec.resources.cpus, spec.metric)
+    context = TrialContext(
+        spec.train, spec.asha.max_epochs, spec.resources.cpus, spec.metric, spec.resources.gpus
+    )
     trainable = tune.with_resources(
         tune.with_parameters(lstm_trial, data=data, context=context),
         {"cpu": spec.resources.cpus, "gpu": spec.resources.gpus},
@@ -185,6 +187,11 @@ def _number_or_none(value: Any) -> float | None:
     return None if value is None or value != value else float(value)
 
 
+def _last_line(error: Any) -> str:
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[-1][:500] if lines else type(error).__name__
+
+
 def summarize(grid, metric: str) -> list[TrialSummary]:
     """Trial histories from Ray Tune's own results."""
     out = []
@@ -204,7 +211,10 @@ def summarize(grid, metric: str) -> list[TrialSummary]:
         status = (
             LOST if lost_on_restore(result.error) else "ERROR" if result.error else "TERMINATED"
         )
-        out.append(TrialSummary(trial_id, dict(result.config or {}), history, status, weights))
+        error = _last_line(result.error) if result.error else None
+        out.append(
+            TrialSummary(trial_id, dict(result.config or {}), history, status, weights, error)
+        )
     return out
 
 
@@ -370,7 +380,7 @@ def run_sweep(
         cancelled = stopper is not None and stopper.stop_all()
     winner = select_winner(trials, spec.mode)
     on_status("retraining", best_trial=winner.trial_id, best_metric=winner.value)
-    destination = f"{experiment_path(spec, sweep_id)}/{BEST_DIR}"
+    destination = join_storage(experiment_path(spec, sweep_id), BEST_DIR)
     test, artifact = retrain_and_export(
         spec, sweep_id, data, winner, destination, on_status, test_frame=splits.test
     )

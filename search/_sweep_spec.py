@@ -78,6 +78,9 @@ class SweepSpec:
     time_budget_s: float | None = None
     max_failures: int = 1
     storage: str = "~/sweep-runs"
+    # the storage path is a folder mounted at the same place on every node (NFS, EFS): what a
+    # path needs on a cluster of several nodes; the driver checks it from every node
+    shared_storage: bool = False
     retrain: bool = True
     cost: str | None = None
     feedback: str = "pruned"
@@ -118,6 +121,11 @@ class SweepSpec:
             )
         if not self.storage:
             raise ValueError("storage must be a folder or a URI (e.g. s3://bucket/sweeps)")
+        if self.shared_storage and is_remote_uri(self.storage):
+            raise ValueError(
+                f"shared_storage: true is for a folder mounted on every node; storage="
+                f"{self.storage!r} is a URI, which every node reaches anyway: drop shared_storage"
+            )
 
     @property
     def objectives(self) -> tuple[list[str], list[str]] | tuple[str, str]:
@@ -165,12 +173,27 @@ def spec_to_dict(spec: SweepSpec) -> dict[str, Any]:
     return out
 
 
+def is_remote_uri(location: str) -> bool:
+    """A URI of storage reached over the network (``s3://``, ``gs://``, ``abfs://``, ...),
+    as opposed to a path or ``file://`` URI on this machine's filesystem."""
+    scheme, sep, _ = location.partition("://")
+    return bool(sep) and scheme.lower() != "file" and scheme.isidentifier()
+
+
+def join_storage(root: str, *parts: str) -> str:
+    """``root/part/...`` for a path or a URI; a URI's query (``s3://b/p?endpoint_override=
+    host:9000&scheme=http``, how pyarrow takes an S3-compatible endpoint) stays at the end."""
+    base, sep, query = root.partition("?")
+    path = "/".join([base.rstrip("/"), *(p.strip("/") for p in parts)])
+    return f"{path}{sep}{query}"
+
+
 def storage_root(spec: SweepSpec) -> str:
-    """Absolute local path or URI of the storage root."""
+    """Absolute local path or URI of the storage root, as the machine running this sees it."""
     if "://" in spec.storage:
         return spec.storage
     return str(Path(os.path.expanduser(spec.storage)).resolve())
 
 
 def experiment_path(spec: SweepSpec, sweep_id: str) -> str:
-    return f"{storage_root(spec).rstrip('/')}/{sweep_id}"
+    return join_storage(storage_root(spec), sweep_id)

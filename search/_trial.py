@@ -61,6 +61,7 @@ class TrialContext:
     max_epochs: int
     cpus: float
     metric: str = "val_accuracy"
+    gpus: float = 0.0
 
 
 def trial_configs(config: dict[str, Any], base: TrainConfig) -> tuple[ModelConfig, TrainConfig]:
@@ -93,7 +94,7 @@ def lstm_trial(config: dict[str, Any], data: Vectorized, context: TrialContext) 
     from ray import tune
 
     entered_at = time.time()
-    configure_runtime(cpus=context.cpus, seed=context.base_train.seed)
+    configure_runtime(cpus=context.cpus, seed=context.base_train.seed, gpus=context.gpus)
     model_cfg, train_cfg = trial_configs(config, context.base_train)
     train, val = trial_views(data, model_cfg)
     net = build_model(model_cfg)

@@ -19,6 +19,7 @@ class TrialSummary:
     history: Sequence[float] = field(default_factory=tuple)
     status: str = "TERMINATED"
     branch_weights: Sequence[float | None] = field(default_factory=tuple)
+    error: str | None = None  # the last line of the trial's error, when it failed
 
     def branch_weight(self, epoch: int) -> float | None:
         """The fitted branch weight after ``epoch`` (counted from 1), if there is one."""
@@ -52,6 +53,7 @@ def select_winner(trials: Iterable[TrialSummary], mode: str) -> Winner:
 
     Raises ``ValueError`` when no trial reported a finite metric.
     """
+    trials = list(trials)
     best: Winner | None = None
     for trial in sorted(trials, key=lambda t: t.trial_id):
         found = trial.best(mode)
@@ -64,8 +66,10 @@ def select_winner(trials: Iterable[TrialSummary], mode: str) -> Winner:
                 trial.trial_id, dict(trial.config), epoch, value, trial.branch_weight(epoch)
             )
     if best is None:
+        errors = [f"{t.trial_id}: {t.error}" for t in trials if t.error]
+        first = f"; the first error: {errors[0]}" if errors else ""
         raise ValueError(
-            "no trial reported a finite metric; every trial failed (see the trial "
-            "errors with `sweep trials ID`)"
+            f"no trial reported a finite metric; every trial failed ({len(errors)} with an "
+            f"error{first}; all of them: `sweep trials ID`)"
         )
     return best

@@ -66,18 +66,21 @@ def test_commands_that_only_read_redis_run_without_tensorflow(redis_url):
 
 
 def test_launch_and_resume_to_a_job_api_parse_the_spec_without_tensorflow(redis_url):
-    # port 1 has no Ray dashboard: the sweep is recorded, submission fails, the record says why
+    # port 1 has no Ray dashboard: launch refuses before recording anything (it asks the
+    # cluster for its nodes first), resume refuses to submit
     code = (
         "from click.testing import CliRunner\nfrom cluster import main, RedisStateStore\n"
+        "from search import parse_sweep_spec, spec_to_dict\n"
         f"url = {redis_url!r}\naddress = 'http://127.0.0.1:1'\n"
         "r = CliRunner().invoke(main, ['launch', '--address', address, '--trials', '2',\n"
         "    '--max-reviews', '200', '--redis-url', url, '--prefix', 'imports:'])\n"
         "assert r.exit_code == 2, r.output\n"
-        "assert 'cannot reach Ray at http://127.0.0.1:1' in r.output, r.output\n"
-        "[sweep] = RedisStateStore(url, prefix='imports:').list_sweeps()\n"
-        "assert sweep['status'] == 'failed' and 'cannot reach Ray' in sweep['error'], sweep\n"
-        "assert sweep['spec']['trials'] == 2, sweep['spec']\n"
-        "r = CliRunner().invoke(main, ['resume', sweep['id'], '--address', address,\n"
+        "assert 'cannot list the nodes of the Ray cluster at http://127.0.0.1:1' in r.output\n"
+        "store = RedisStateStore(url, prefix='imports:')\n"
+        "assert store.list_sweeps() == []\n"
+        "store.create_sweep('s-1', spec_to_dict(parse_sweep_spec({'trials': 2})), '/r')\n"
+        "store.move('s-1', 'running')\n"
+        "r = CliRunner().invoke(main, ['resume', 's-1', '--address', address,\n"
         "    '--redis-url', url, '--prefix', 'imports:'])\n"
         "assert r.exit_code == 2 and 'cannot reach Ray' in r.output, r.output\n"
     )

@@ -140,17 +140,17 @@ def test_sweep_submitted_as_a_ray_job_succeeds(local_head, sweep_archive, tmp_pa
     assert leaks == []
 
 
-def test_unreachable_ray_marks_the_sweep_failed(local_head, sweep_archive, tmp_path):
+def test_unreachable_ray_is_refused_before_anything_is_recorded(
+    local_head, sweep_archive, tmp_path
+):
     spec = write_spec(tmp_path, sweep_archive)
-    result = CliRunner().invoke(
-        main, ["launch", spec, "--address", f"http://127.0.0.1:{_free_port()}"]
-    )
-    assert result.exit_code == 2 and "cannot reach Ray" in result.output
-    listed = json.loads(CliRunner().invoke(main, ["list", "--json"]).output)
-    failed = next(s for s in listed if s["id"].startswith("tiny-"))
-    assert failed["status"] == "failed"
-    status = CliRunner().invoke(main, ["status", failed["id"]]).output
-    assert "cannot reach Ray" in status
+    before = json.loads(CliRunner().invoke(main, ["list", "--json"]).output)
+    address = f"http://127.0.0.1:{_free_port()}"
+    result = CliRunner().invoke(main, ["launch", spec, "--address", address])
+    assert result.exit_code == 2
+    assert f"cannot list the nodes of the Ray cluster at {address}" in result.output
+    assert "Traceback" not in result.output
+    assert json.loads(CliRunner().invoke(main, ["list", "--json"]).output) == before
 
 
 def test_a_job_that_dies_early_marks_the_sweep_failed(

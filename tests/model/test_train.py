@@ -148,3 +148,16 @@ def test_inference_latency_is_timed_warm_without_a_trace_inside_the_timing(tiny_
     net.predict(tiny_vectors.x_val[:64, :48], batch_size=32, verbose=0)
     assert traces[0] == 2
     assert np.isnan(inference_latency_ms(net, tiny_vectors.x_val[:0, :48]))
+
+
+def test_a_run_given_a_gpu_refuses_to_train_on_the_cpu(monkeypatch):
+    from model import GpuUnavailable, configure_runtime
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")  # what Ray sets for a GPU trial
+    if tf.config.list_physical_devices("GPU"):
+        configure_runtime(gpus=0.5)  # a machine with a GPU: nothing to refuse
+        return
+    configure_runtime(gpus=0)  # a CPU run on a CPU machine is fine
+    expected = r"given 0\.5 GPU .*CUDA_VISIBLE_DEVICES=0.*sees no GPU"
+    with pytest.raises(GpuUnavailable, match=expected):
+        configure_runtime(gpus=0.5)

@@ -47,6 +47,15 @@ def test_no_finite_metric_is_an_error():
         select_winner([TrialSummary("a", {}, ()), TrialSummary("b", {}, (math.nan,))], "max")
 
 
+def test_when_every_trial_failed_the_error_names_the_first_failure():
+    failed = (
+        TrialSummary("a", {}, (), status="ERROR", error="GpuUnavailable: no GPU"),
+        TrialSummary("b", {}, (), status="ERROR", error="MemoryError"),
+    )
+    with pytest.raises(ValueError, match=r"\(2 with an error; the first error: a: GpuUnavailable"):
+        select_winner(iter(failed), "max")  # any iterable, read twice
+
+
 def test_trial_configs_split_and_turn_off_single_run_callbacks():
     model_cfg, train_cfg = trial_configs(
         {
