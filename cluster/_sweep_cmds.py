@@ -343,9 +343,10 @@ def _drive(
             if record.get("status") == "cancelled":
                 click.echo(f"sweep {sweep_id} was cancelled")
                 return
+            from data import DataError
             from search import SpecError
 
-            if isinstance(exc, SpecError):
+            if isinstance(exc, (SpecError, DataError)):  # bad input: exit 2 (cli_errors)
                 raise
             raise WorkFailed(f"sweep {sweep_id} failed: {type(exc).__name__}: {exc}") from exc
     if as_json:
@@ -400,6 +401,8 @@ def list_sweeps(limit, redis_url, prefix, as_json):
 def status(sweep_id, redis_url, prefix, watch, as_json):
     """Show a sweep's status, progress, best trial and artifact.
 
+    With --watch, follow it until it ends; the exit code is then 0 if it succeeded, else 1.
+
     \b
     Example:
       sweep status imdb-lstm-20261124-101500-ab12 --watch
@@ -417,15 +420,17 @@ def status(sweep_id, redis_url, prefix, watch, as_json):
     counts = trial_counts(store.trials(sweep_id))
     if as_json:
         echo_json({**record, "trial_counts": counts})
-        return
-    click.echo(_summary(record))
-    click.echo(
-        f"  trials: {counts['done']} done ({counts['stopped_early']} stopped early), "
-        f"{counts['running']} running, {counts['errored']} errored"
-    )
-    for move in record.get("history", []):
-        extra = f" ({move['reason']})" if move.get("reason") else ""
-        click.echo(f"  {move['status']:<11} {ago(move['at'])}{extra}")
+    else:
+        click.echo(_summary(record))
+        click.echo(
+            f"  trials: {counts['done']} done ({counts['stopped_early']} stopped early), "
+            f"{counts['running']} running, {counts['errored']} errored"
+        )
+        for move in record.get("history", []):
+            extra = f" ({move['reason']})" if move.get("reason") else ""
+            click.echo(f"  {move['status']:<11} {ago(move['at'])}{extra}")
+    if watch and record.get("status") != "succeeded":
+        raise WorkFailed(f"sweep {sweep_id} ended {record.get('status')}")
 
 
 @click.command()

@@ -71,7 +71,10 @@ def read_archive(path: Path, progress: bool = True) -> dict[str, pd.DataFrame]:
                 if not member.isfile() or _MEMBER.search(member.name) is None:
                     continue
                 fh = tar.extractfile(member)
-                rec = _record(member.name, fh.read() if fh else b"")
+                try:
+                    rec = _record(member.name, fh.read() if fh else b"")
+                except DataError as exc:  # name the archive as well as its member
+                    raise DataError(f"{path}: {exc}") from exc
                 if rec is not None:
                     yield rec
 
@@ -91,7 +94,10 @@ def read_folder(path: Path, progress: bool = True) -> dict[str, pd.DataFrame]:
     def records() -> Iterator[tuple[str, dict]]:
         files = list(review_files(root))
         for file in tqdm(files, desc=f"read {root}", unit=" files", disable=not progress):
-            rec = _record(file.relative_to(root).as_posix(), file.read_bytes())
+            try:
+                rec = _record(file.relative_to(root).as_posix(), file.read_bytes())
+            except DataError as exc:  # name the folder as well as the file in it
+                raise DataError(f"{root}: {exc}") from exc
             if rec is not None:
                 yield rec
 

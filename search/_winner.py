@@ -49,27 +49,26 @@ class Winner:
 
 
 def select_winner(trials: Iterable[TrialSummary], mode: str) -> Winner:
-    """The trial with the best metric at any epoch; ties go to the earlier epoch, then id.
+    """The trial with the best metric at any epoch.
 
+    Ties go to the earlier epoch (the same score for less training), then to the trial
+    created first: ``trials`` come in creation order (the driver passes each run's trials in
+    Ray Tune's order, runs oldest first); Ray's trial ids are random and say nothing of it.
     Raises ``ValueError`` when no trial reported a finite metric.
     """
     trials = list(trials)
-    best: Winner | None = None
-    for trial in sorted(trials, key=lambda t: t.trial_id):
-        found = trial.best(mode)
-        if found is None:
-            continue
-        epoch, value = found
-        better = best is None or (value > best.value if mode == "max" else value < best.value)
-        if better:
-            best = Winner(
-                trial.trial_id, dict(trial.config), epoch, value, trial.branch_weight(epoch)
-            )
-    if best is None:
+    sign = 1.0 if mode == "max" else -1.0
+    scored = [
+        (sign * found[1], -found[0], -position, trial, found)
+        for position, trial in enumerate(trials)
+        if (found := trial.best(mode)) is not None
+    ]
+    if not scored:
         errors = [f"{t.trial_id}: {t.error}" for t in trials if t.error]
         first = f"; the first error: {errors[0]}" if errors else ""
         raise ValueError(
             f"no trial reported a finite metric; every trial failed ({len(errors)} with an "
             f"error{first}; all of them: `sweep trials ID`)"
         )
-    return best
+    *_, trial, (epoch, value) = max(scored, key=lambda row: row[:3])
+    return Winner(trial.trial_id, dict(trial.config), epoch, value, trial.branch_weight(epoch))

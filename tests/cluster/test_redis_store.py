@@ -145,3 +145,31 @@ def test_url_helpers(monkeypatch):
     monkeypatch.setenv("SWEEP_REDIS_PASSWORD", "pw")
     monkeypatch.delenv("SWEEP_REDIS_URL", raising=False)
     assert with_password("redis://host:1/0") == "redis://:pw@host:1/0"
+
+
+def test_a_write_during_an_outage_retries_with_backoff_and_lands_once(tmp_path):
+    """Redis goes away and comes back 1.5 s later: a write made meanwhile waits (retrying
+    with exponential backoff) and lands once; an outage longer than the retries is a clear
+    error after the backoff, not at the first refusal."""
+    import time
+
+    server = RedisServer(tmp_path).start()
+    try:
+        store = RedisStateStore(server.url)
+        store.create_sweep("s", {}, "/runs")
+        server.stop()
+        threading.Timer(1.5, server.start).start()
+        began = time.monotonic()
+        store.write_trial("s", "a", {"trial_id": "a", "epochs": 1}, 0.5, "reported")
+        assert time.monotonic() - began >= 1.5  # it waited for Redis instead of failing
+        assert store.trials("s") == {"a": {"trial_id": "a", "epochs": 1}}
+        assert [e["trial_id"] for e in store.events("s")] == ["a"]
+
+        server.stop()
+        short = RedisStateStore(server.url, retries=3)
+        began = time.monotonic()
+        with pytest.raises(StoreUnavailable, match="cannot reach Redis"):
+            short.ping()
+        assert time.monotonic() - began >= 0.2 + 0.4 + 0.8  # base 0.1 s, doubling
+    finally:
+        server.stop()

@@ -29,11 +29,15 @@ def test_corrupt_archive(tmp_path):
 
 
 def test_truncated_tarball(tiny_archive, tmp_path):
+    from data._dataset import default_cache_dir
+
     cut = tmp_path / "aclImdb_v1.tar.gz"
     cut.write_bytes(tiny_archive.read_bytes()[: tiny_archive.stat().st_size // 2])
     with pytest.raises(DataError, match="corrupt or truncated"):
         _load(cut)
-    assert not (tmp_path / "cache").exists()
+    # nothing half-parsed is cached (the cache is where load_dataset writes: SWEEP_CACHE_DIR)
+    parsed = default_cache_dir() / "parsed"
+    assert not parsed.exists() or list(parsed.iterdir()) == []
 
 
 def test_empty_archive_file(tmp_path):

@@ -21,7 +21,7 @@ def test_cancel_stops_a_running_sweep(redis_url, sweep_archive, tmp_path):
         sweep_archive,
         trials=8,
         concurrency=2,
-        asha={"max_epochs": 6, "grace_period": 6, "reduction_factor": 2},
+        asha={"max_epochs": 12, "grace_period": 12, "reduction_factor": 2},
     )
     driver = subprocess.Popen(
         [sys.executable, "-m", "cluster", "launch", spec, "--redis-url", redis_url, "-q"],
@@ -45,7 +45,32 @@ def test_cancel_stops_a_running_sweep(redis_url, sweep_archive, tmp_path):
     assert record["status"] == "cancelled" and "artifact" not in record
     assert [h["status"] for h in record["history"]].count("cancelled") == 1
     trials = store.trials(sweep_id)
-    assert len(trials) < 8  # the remaining trials were never started
-    assert all(t["status"] != "RUNNING" for t in trials.values())
+    assert 1 <= len(trials) < 8  # the remaining trials were never started
+    # the trials running at the cancel are closed as cancelled, in Redis and in the study;
+    # one that finished its 12 epochs before the cancel landed stays finished
+    cancelled = {k for k, t in trials.items() if t["status"] == "CANCELLED"}
+    assert cancelled, trials
+    for trial_id, trial in trials.items():
+        if trial_id in cancelled:
+            assert trial["error"] == "stopped by `sweep cancel`" and trial["epochs"] < 12
+        else:
+            assert (trial["status"], trial["epochs"]) == ("TERMINATED", 12), trial
+    import optuna
+
+    from cluster import optuna_storage
+    from cluster._keys import Keys
+
+    study = optuna.load_study(
+        study_name=sweep_id, storage=optuna_storage(redis_url, sweep_id, Keys())
+    )
+    closed = {
+        t.system_attrs["sweep:ray_trial"]: t.state
+        for t in study.trials
+        if "sweep:cancelled" in t.system_attrs
+    }
+    assert closed == {t: optuna.trial.TrialState.FAIL for t in cancelled}
+    # nothing was retrained or exported
+    assert not (tmp_path / "runs" / sweep_id / "best").exists()
+    assert record.get("best_trial") is None
     again = CliRunner().invoke(main, ["cancel", sweep_id, "--redis-url", redis_url])
     assert again.exit_code == 2 and "cannot move a 'cancelled' sweep" in again.output

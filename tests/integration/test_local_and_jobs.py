@@ -153,34 +153,81 @@ def test_unreachable_ray_is_refused_before_anything_is_recorded(
     assert json.loads(CliRunner().invoke(main, ["list", "--json"]).output) == before
 
 
-def test_a_job_that_dies_early_marks_the_sweep_failed(
-    local_head, sweep_archive, tmp_path, monkeypatch
+def _jobs(local_head) -> list:
+    from ray.job_submission import JobSubmissionClient
+
+    from cluster._ray import _auth_headers
+
+    address = f"http://127.0.0.1:{local_head[1]['dashboard']}"
+    return JobSubmissionClient(address, headers=_auth_headers(address)).list_jobs()
+
+
+def test_wrong_password_or_unreachable_redis_is_one_line_exit_2_and_submits_nothing(
+    local_head, sweep_archive, tmp_path
 ):
-    """The job's driver cannot find the Redis password: the follower notices the job ended."""
+    """Run as users run it (the installed command, a live job API): nothing reaches Ray."""
+    import subprocess
+    import sys
+
+    state = json.loads((local_head[0] / "local.json").read_text())
+    password = (local_head[0] / "redis.password").read_text().strip()
+    spec = write_spec(tmp_path, sweep_archive)
+    jobs_before = len(_jobs(local_head))
+    sweeps_before = redis.Redis.from_url(state["redis_url"]).zcard("sweep:index")
+    address = f"http://127.0.0.1:{local_head[1]['dashboard']}"
+    for url, message in (
+        (state["redis_url"].replace(password, "guess"), "refused the credentials"),
+        ("redis://127.0.0.1:9/0", "cannot reach Redis at redis://127.0.0.1:9/0"),
+    ):
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "cluster",
+                "launch",
+                spec,
+                *("--redis-url", url, "--address", address),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 2, done.stderr
+        assert done.stdout == "" and len(done.stderr.strip().splitlines()) == 1, done.stderr
+        assert done.stderr.startswith("Error: ") and message in done.stderr, done.stderr
+        assert "guess" not in done.stderr and password not in done.stderr
+    assert len(_jobs(local_head)) == jobs_before
+    assert redis.Redis.from_url(state["redis_url"]).zcard("sweep:index") == sweeps_before
+
+
+@pytest.mark.parametrize("follower", ["launch", "status --watch"])
+def test_a_job_that_dies_early_marks_the_sweep_failed(
+    local_head, sweep_archive, tmp_path, monkeypatch, follower
+):
+    """The job's driver cannot find the Redis password: whoever follows the sweep (launch, or
+    status --watch after launch --no-follow) notices the job ended, records why, exits 1."""
     _, ports, _ = local_head
     state = json.loads((local_head[0] / "local.json").read_text())
     monkeypatch.setenv("SWEEP_STATE_DIR", str(tmp_path / "elsewhere"))  # job looks elsewhere
     spec = write_spec(tmp_path, sweep_archive, trials=2)
-    result = CliRunner().invoke(
-        main,
-        [
-            "launch",
-            spec,
-            "--redis-url",
-            state["redis_url"],
-            "--address",
-            f"http://127.0.0.1:{ports['dashboard']}",
-        ],
-    )
+    address = f"http://127.0.0.1:{ports['dashboard']}"
+    store_args = ["--redis-url", state["redis_url"]]
+    launch = ["launch", spec, *store_args, "--address", address]
+    if follower == "launch":
+        result = CliRunner().invoke(main, launch)
+        sweep_id = json.loads(CliRunner().invoke(main, ["list", "--json", *store_args]).output)[0][
+            "id"
+        ]
+    else:
+        submitted = CliRunner().invoke(main, [*launch, "--no-follow", "--json"])
+        assert submitted.exit_code == 0, submitted.output
+        sweep_id = json.loads(submitted.output[submitted.output.index("{") :])["id"]
+        result = CliRunner().invoke(main, ["status", sweep_id, "--watch", *store_args])
     assert result.exit_code == 1, result.output
-    assert "ended failed" in result.output
-    listed = json.loads(
-        CliRunner().invoke(main, ["list", "--json", "--redis-url", state["redis_url"]]).output
+    assert "ended failed" in result.output or "sweep ended failed" in result.output
+    record = json.loads(
+        CliRunner().invoke(main, ["status", sweep_id, *store_args, "--json"]).output
     )
-    record = (
-        CliRunner()
-        .invoke(main, ["status", listed[0]["id"], "--redis-url", state["redis_url"], "--json"])
-        .output
-    )
-    assert "ended FAILED before the sweep finished" in record
-    assert "needs a password" in record
+    assert record["status"] == "failed"
+    assert "ended FAILED before the sweep finished" in record["error"]
+    assert "needs a password" in record["error"]

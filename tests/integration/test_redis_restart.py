@@ -1,8 +1,14 @@
 """Redis restarts mid-sweep (append-only persistence on): nothing written before is lost,
-the driver and the callback reconnect, reports made during the outage land afterwards."""
+the driver and the callback reconnect, reports made during the outage land afterwards.
+
+Redis stays down until a trial has reported during the outage, seen on disk: a trial writes
+its checkpoint to storage itself before its report reaches the driver, so a checkpoint folder
+that appears while Redis is down is a report made during the outage."""
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 import time
@@ -46,9 +52,19 @@ def test_sweep_survives_a_redis_restart(sweep_archive, tmp_path_factory, tmp_pat
         assert before and driver.poll() is None
         sweep_id = sweeps[0]["id"]
         record_before = store.get_sweep(sweep_id)
+        experiment = tmp_path / "runs" / sweep_id
+        seen = set(experiment.glob("*/checkpoint_*"))
         server.stop()  # SIGTERM: Redis flushes its append-only file and exits
-        time.sleep(3.0)  # trials keep reporting while Redis is away
+        deadline = time.time() + 120
+        while not (new := set(experiment.glob("*/checkpoint_*")) - seen):
+            assert time.time() < deadline, "no trial reported while Redis was down"
+            time.sleep(0.1)
         server.start()
+        back_ms = int(time.time() * 1000)
+        during = []  # (trial id, epoch) of the reports made while Redis was down
+        for folder in new:  # <experiment>/lstm_trial_<trial id>_<n>_<params>/checkpoint_<i>
+            trial_id = re.match(r"lstm_trial_([0-9a-f]+)_", folder.parent.name).group(1)
+            during.append((trial_id, int(folder.name.split("_")[1]) + 1))
         output, _ = driver.communicate(timeout=300)
         assert driver.returncode == 0, output[-3000:]
 
@@ -63,5 +79,13 @@ def test_sweep_survives_a_redis_restart(sweep_archive, tmp_path_factory, tmp_pat
             e["trial_id"] for e in store.events(sweep_id, 100_000) if e["event"] == "reported"
         )
         assert reported == {t: 4 for t in trials}
+        # and the reports made during the outage are among them, written after it
+        landed = {
+            (e["trial_id"], json.loads(e["data"])["epochs"]): int(e["id"].split("-")[0])
+            for e in store.events(sweep_id, 100_000)
+            if e["event"] == "reported"
+        }
+        for report in during:
+            assert landed[report] >= back_ms, (report, landed.get(report), back_ms)
     finally:
         server.stop()

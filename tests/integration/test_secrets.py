@@ -73,25 +73,3 @@ def test_password_never_reaches_output_experiment_or_model(
 
     raw = redis.Redis.from_url(secured_redis.url).hgetall(f"sweep:{record_id}")
     assert SECRET.encode() not in b"".join(raw.values())
-
-
-def test_wrong_password_or_unreachable_redis_exits_2_and_submits_nothing(
-    secured_redis, sweep_archive, tmp_path
-):
-    import redis
-
-    spec = write_spec(tmp_path, sweep_archive)
-    client = redis.Redis.from_url(secured_redis.url)
-    before = client.zcard("sweep:index")
-    wrong = secured_redis.url.replace(SECRET, "guess")
-    for url, message in (
-        (wrong, "refused the credentials"),
-        ("redis://127.0.0.1:9/0", "cannot reach Redis"),
-    ):
-        result = CliRunner().invoke(
-            main, ["launch", spec, "--redis-url", url, "--address", "http://127.0.0.1:9"]
-        )
-        assert result.exit_code == 2 and message in result.output, result.output
-        assert "guess" not in result.output
-    assert not (tmp_path / "runs").exists()
-    assert client.zcard("sweep:index") == before

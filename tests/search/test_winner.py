@@ -34,12 +34,25 @@ def test_the_winner_carries_the_branch_weight_of_its_best_epoch():
     assert select_winner(trials, "max").branch_weight is None
 
 
-def test_ties_go_to_earlier_epoch_then_lower_id():
-    trials = [TrialSummary("z", {}, (0.9, 0.9)), TrialSummary("y", {}, (0.8, 0.9))]
-    w = select_winner(trials, "max")
-    assert (w.trial_id, w.epoch) == ("y", 2) or (w.trial_id, w.epoch) == ("z", 1)
-    assert w.value == 0.9
-    assert select_winner(list(reversed(trials)), "max") == w
+def test_a_tie_goes_to_the_earlier_epoch_whatever_the_order_and_ids():
+    early = TrialSummary("z", {}, (0.8, 0.9, 0.9))  # 0.9 first at epoch 2
+    late = TrialSummary("a", {}, (0.7, 0.8, 0.9))  # 0.9 at epoch 3
+    for order in ([early, late], [late, early]):
+        w = select_winner(order, "max")
+        assert (w.trial_id, w.epoch, w.value) == ("z", 2, 0.9)
+    low_early = TrialSummary("z", {}, (0.3, 0.2))
+    low_late = TrialSummary("a", {}, (0.4, 0.3, 0.2))
+    for order in ([low_early, low_late], [low_late, low_early]):
+        assert (select_winner(order, "min").trial_id, select_winner(order, "min").epoch) == (
+            "z",
+            2,
+        )
+
+
+def test_a_tie_at_the_same_epoch_goes_to_the_trial_created_first():
+    first, second = TrialSummary("ff", {}, (0.9,)), TrialSummary("00", {}, (0.9,))
+    assert select_winner([first, second], "max").trial_id == "ff"
+    assert select_winner([second, first], "max").trial_id == "00"
 
 
 def test_no_finite_metric_is_an_error():
