@@ -13,6 +13,7 @@ from ._extend_cmd import extend
 from ._local_cmd import local
 from ._predict_cmd import predict
 from ._report_cmds import COMMANDS as REPORT_COMMANDS
+from ._simulate_cmd import simulate
 from ._sweep_cmds import COMMANDS
 from ._train_cmd import train
 
@@ -34,6 +35,7 @@ main.add_command(train)
 main.add_command(predict)
 main.add_command(local)
 main.add_command(extend)
+main.add_command(simulate)
 for _command in [*COMMANDS, *REPORT_COMMANDS]:
     main.add_command(_command)
 

@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from ._insight import compute_summary, write_search_report
     from ._searcher import finished_ray_trials
     from ._single import TrainingOutcome, run_training
-    from ._trial import TrialContext, lstm_trial, trial_configs, trial_views
+    from ._trial import TrialContext, lstm_trial, train_epochs, trial_configs, trial_views
     from ._warm import WarmSource, WarmStart, seed_study, warm_start_points
 
 __getattr__, _, _ = lazy_loader.attach(
@@ -71,7 +71,7 @@ __getattr__, _, _ = lazy_loader.attach(
         "_insight": ["compute_summary", "write_search_report"],
         "_searcher": ["finished_ray_trials"],  # imports Ray Tune
         "_single": ["TrainingOutcome", "run_training"],
-        "_trial": ["TrialContext", "lstm_trial", "trial_configs", "trial_views"],
+        "_trial": ["TrialContext", "lstm_trial", "train_epochs", "trial_configs", "trial_views"],
         "_warm": ["WarmSource", "WarmStart", "seed_study", "warm_start_points"],
     },
 )
@@ -130,6 +130,7 @@ __all__ = [
     "spec_to_dict",
     "storage_root",
     "summarize",
+    "train_epochs",
     "trial_configs",
     "trial_views",
     "warm_start_points",

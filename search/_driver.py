@@ -26,6 +26,7 @@ from model import (
     load_embeddings,
 )
 
+from ._searcher import make_scheduler, make_searcher
 from ._single import branch_blend, report_writer
 from ._sweep_spec import SweepSpec, experiment_path, join_storage, spec_to_dict, storage_root
 from ._trial import TrialContext, lstm_trial, trial_configs
@@ -58,34 +59,10 @@ def prepare_data(spec: SweepSpec, progress: bool = True) -> tuple[Splits, Vector
     )
 
 
-def make_searcher(spec: SweepSpec, sweep_id: str, run: Run, optuna_storage):
-    """The run's searcher: TPE on the sweep's Optuna study, random for its first
-    ``spec.startup_trials`` trials."""
-    import optuna
-
-    from ._searcher import FidelityAwareOptunaSearch
-
-    metric, mode = spec.objectives
-    return FidelityAwareOptunaSearch(
-        space=spec.space,
-        metric=metric,
-        mode=mode,
-        study_name=sweep_id,
-        storage=optuna_storage,
-        sampler=optuna.samplers.TPESampler(
-            n_startup_trials=spec.startup_trials,
-            seed=spec.seed + run.index,  # an extension must not replay the first run's draws
-        ),
-        max_epochs=spec.asha.max_epochs,
-        feedback=spec.feedback,
-    )
-
-
 def _tuner(
     spec, sweep_id, run, data, optuna_storage, callbacks, stopper, resume, reuse_actors=True
 ):
     from ray import tune
-    from ray.tune.schedulers import ASHAScheduler
 
     context = TrialContext(
         spec.train, spec.asha.max_epochs, spec.resources.cpus, spec.metric, spec.resources.gpus
@@ -97,15 +74,9 @@ def _tuner(
     path = experiment_path(spec, run.name)
     if resume and tune.Tuner.can_restore(path):
         return tune.Tuner.restore(path, trainable=trainable, resume_errored=True)
-    searcher = make_searcher(spec, sweep_id, run, optuna_storage)
-    scheduler = ASHAScheduler(
-        time_attr="training_iteration",
-        metric=spec.metric,
-        mode=spec.mode,
-        max_t=spec.asha.max_epochs,
-        grace_period=spec.asha.grace_period,
-        reduction_factor=spec.asha.reduction_factor,
-    )
+    # an extension must not replay the first run's draws: each run seeds TPE differently
+    searcher = make_searcher(spec, sweep_id, optuna_storage, seed_offset=run.index)
+    scheduler = make_scheduler(spec)
     return tune.Tuner(
         trainable,
         tune_config=tune.TuneConfig(

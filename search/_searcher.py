@@ -145,3 +145,45 @@ class FidelityAwareOptunaSearch(OptunaSearch):
         self._ot_study.tell(ot_trial, state=TrialState.PRUNED)
         self._completed_trials.add(trial_id)
         return None
+
+
+def make_searcher(
+    spec: Any,
+    study_name: str,
+    optuna_storage: Any = None,
+    seed_offset: int = 0,
+    sampler: Any = None,
+) -> FidelityAwareOptunaSearch:
+    """The sweep's searcher: TPE on the sweep's Optuna study (in memory without a storage),
+    random for its first ``spec.startup_trials`` trials; ``sampler`` replaces TPE (the
+    simulator's random search)."""
+    import optuna
+
+    metric, mode = spec.objectives
+    return FidelityAwareOptunaSearch(
+        space=spec.space,
+        metric=metric,
+        mode=mode,
+        study_name=study_name,
+        storage=optuna_storage,
+        sampler=sampler
+        or optuna.samplers.TPESampler(
+            n_startup_trials=spec.startup_trials, seed=spec.seed + seed_offset
+        ),
+        max_epochs=spec.asha.max_epochs,
+        feedback=spec.feedback,
+    )
+
+
+def make_scheduler(spec: Any):
+    """Ray Tune's ASHA on epochs, as the spec sets it."""
+    from ray.tune.schedulers import ASHAScheduler
+
+    return ASHAScheduler(
+        time_attr="training_iteration",
+        metric=spec.metric,
+        mode=spec.mode,
+        max_t=spec.asha.max_epochs,
+        grace_period=spec.asha.grace_period,
+        reduction_factor=spec.asha.reduction_factor,
+    )

@@ -10,6 +10,7 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -88,11 +89,18 @@ def trial_views(data: Vectorized, model_cfg: ModelConfig):
     )
 
 
-def lstm_trial(config: dict[str, Any], data: Vectorized, context: TrialContext) -> None:
-    """Train one configuration epoch by epoch, reporting metrics and a checkpoint each epoch."""
-    import ray
-    from ray import tune
+def train_epochs(
+    config: dict[str, Any],
+    data: Vectorized,
+    context: TrialContext,
+    restore: Callable[[Any, ModelConfig], int] | None = None,
+) -> Iterator[tuple[Any, dict[str, Any]]]:
+    """Train one configuration epoch by epoch, yielding ``(model, metrics)`` after each.
 
+    ``restore(model, model_config)`` loads a checkpoint into the built model and returns the
+    epochs it had done. What a trial reports (``lstm_trial``) and what the learning-curve
+    recorder stores (``bench/record_curves.py``) both come from here.
+    """
     entered_at = time.time()
     configure_runtime(cpus=context.cpus, seed=context.base_train.seed, gpus=context.gpus)
     model_cfg, train_cfg = trial_configs(config, context.base_train)
@@ -100,15 +108,7 @@ def lstm_trial(config: dict[str, Any], data: Vectorized, context: TrialContext) 
     net = build_model(model_cfg)
     load_embeddings(net, data.embeddings)
     net = compile_model(net, train_cfg)
-    start = 0
-    checkpoint = tune.get_checkpoint()
-    if checkpoint:
-        with checkpoint.as_directory() as folder:
-            load_trial_weights(net, folder, model_cfg)
-            with open(os.path.join(folder, STATE)) as fh:
-                start = json.load(fh)["epoch"]
-    node_ip = ray.util.get_node_ip_address()
-    node_id = ray.get_runtime_context().get_node_id()
+    start = restore(net, model_cfg) if restore is not None else 0
     params = int(net.count_params())
     latency_ms = None
     first_batch = FirstBatchClock()
@@ -131,26 +131,45 @@ def lstm_trial(config: dict[str, Any], data: Vectorized, context: TrialContext) 
             if blend_layer(net) is not None
             else None
         )
+        yield (
+            net,
+            {
+                "epoch": epoch + 1,
+                "loss": result.loss,
+                "accuracy": result.accuracy,
+                "val_loss": result.val_loss,
+                "val_accuracy": result.val_accuracy,
+                "val_auc": result.val_auc,
+                "epoch_seconds": result.seconds,
+                "params": params,
+                "latency_ms": latency_ms,
+                "branch_weight": weight,
+                "trial_entered_at": entered_at,  # wall clock, to measure per-trial overhead
+                "first_batch_at": first_batch.at,
+            },
+        )
+
+
+def lstm_trial(config: dict[str, Any], data: Vectorized, context: TrialContext) -> None:
+    """Train one configuration epoch by epoch, reporting metrics and a checkpoint each epoch."""
+    import ray
+    from ray import tune
+
+    checkpoint = tune.get_checkpoint()
+
+    def restore(net, model_cfg: ModelConfig) -> int:
+        with checkpoint.as_directory() as folder:
+            load_trial_weights(net, folder, model_cfg)
+            with open(os.path.join(folder, STATE)) as fh:
+                return json.load(fh)["epoch"]
+
+    node = {
+        "node_ip": ray.util.get_node_ip_address(),
+        "node_id": ray.get_runtime_context().get_node_id(),
+    }
+    for net, metrics in train_epochs(config, data, context, restore if checkpoint else None):
         with tempfile.TemporaryDirectory() as folder:
             save_trial_weights(net, folder)
             with open(os.path.join(folder, STATE), "w") as fh:
-                json.dump({"epoch": epoch + 1}, fh)
-            tune.report(
-                {
-                    "epoch": epoch + 1,
-                    "loss": result.loss,
-                    "accuracy": result.accuracy,
-                    "val_loss": result.val_loss,
-                    "val_accuracy": result.val_accuracy,
-                    "val_auc": result.val_auc,
-                    "epoch_seconds": result.seconds,
-                    "params": params,
-                    "latency_ms": latency_ms,
-                    "branch_weight": weight,
-                    "trial_entered_at": entered_at,  # wall clock, to measure per-trial overhead
-                    "first_batch_at": first_batch.at,
-                    "node_ip": node_ip,
-                    "node_id": node_id,
-                },
-                checkpoint=tune.Checkpoint.from_directory(folder),
-            )
+                json.dump({"epoch": metrics["epoch"]}, fh)
+            tune.report({**metrics, **node}, checkpoint=tune.Checkpoint.from_directory(folder))

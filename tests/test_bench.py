@@ -317,3 +317,67 @@ def test_bad_seeds_are_refused_before_any_work(script, seeds, message):
     )
     assert done.returncode == 2 and done.stdout == ""
     assert message in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.slow
+def test_record_curves_quick_appends_and_resumes_after_a_stop(learnable_archive, tmp_path):
+    sys.path.insert(0, str(BENCH))
+    from record_curves import read_table
+
+    table = tmp_path / "curves.jsonl.gz"
+    common = ["--data", learnable_archive, "--out", table, "--max-reviews", "0"]
+    first = run_bench("record_curves.py", *common, "--configs", "3", "--seed-configs", "1")
+    assert first["runs_before"] == 0 and first["runs_planned"] == 3 + 2  # config 0: 3 seeds
+    rows = read_table(table)
+    assert sorted((r["index"], r["seed"]) for r in rows) == [(0, 0), (0, 1), (0, 2), (1, 0), (2, 0)]
+    for row in rows:
+        assert [e["epoch"] for e in row["epochs"]] == [1, 2]
+        assert all(e["epoch_seconds"] > 0 and 0 <= e["val_accuracy"] <= 1 for e in row["epochs"])
+        assert row["params"] > 0 and row["threads"] == 1 and row["machine"]["cpus"] >= 1
+    by_key = {(r["index"], r["seed"]): r for r in rows}
+    assert by_key[(0, 0)]["config"] == by_key[(0, 1)]["config"]  # the same configuration
+
+    # a stop mid-write leaves a cut last member: it is dropped and its run done again
+    data = table.read_bytes()
+    table.write_bytes(data[:-60])  # into the last run's compressed line
+    second = run_bench("record_curves.py", *common, "--configs", "4", "--seed-configs", "1")
+    assert second["runs_before"] == 4 and second["runs_planned"] == 2
+    again = read_table(table)
+    assert len(again) == 6 and len({(r["index"], r["seed"]) for r in again}) == 6
+    # the draw is seeded: the first run's configurations come back with the same indices
+    assert {r["index"]: r["config"] for r in again if r["seed"] == 0}[1] == by_key[(1, 0)]["config"]
+    provenance = json.loads((tmp_path / "curves.provenance.json").read_text())
+    assert [p["runs_after"] for p in provenance] == [5, 6]
+    assert provenance[0]["command"].startswith("record_curves.py --quick")
+
+
+@pytest.mark.slow
+def test_simulate_quick_compares_every_method_on_a_recorded_table(tmp_path):
+    import gzip
+
+    sys.path.insert(0, str(BENCH.parent))
+    from tests.search.test_simulate import _row, _table
+
+    table = _table(40, seeds=3)
+    path = tmp_path / "curves.jsonl.gz"
+    with gzip.open(path, "wt") as fh:
+        for r in table.runs:
+            fh.write(json.dumps(_row(r.index, r.seed, r.config, r.curve)) + "\n")
+    result = run_bench("simulate.py", "--table", path, "--plots", tmp_path / "plots")
+    assert result["configurations"] == 40 and result["seeds"] == 2
+    assert result["surrogate_validation"]["configurations"] == 40
+    one = sorted(sum(r.curve.epoch_seconds) for r in table.first_seed())
+    assert result["time_one_config_s"] == pytest.approx((one[19] + one[20]) / 2, abs=0.1)
+    for workers in ("1", "2"):
+        row = result["by_workers"][workers]
+        assert set(row["methods"]) == {
+            "service", "stock", "random", "optuna_sequential", "optuna_parallel",
+            "kerastuner_hyperband",
+        }  # fmt: skip
+        for method in row["methods"].values():
+            assert method["trial_epochs_median"] >= method["trials_median"] > 0
+            assert 0.5 < method["best_at_budget_median"] <= 1.0
+        for point, lo, hi in row["service_time_ratio_to"].values():
+            if point is not None and lo is not None:
+                assert lo <= point <= hi or hi is None
+        assert (tmp_path / "plots" / f"simulate-w{workers}.png").stat().st_size > 10_000

@@ -79,14 +79,14 @@ def test_two_objectives_prune_without_intermediate_values():
 
 def test_the_sweep_searcher_starts_tpe_after_the_specs_startup_trials():
     from search import parse_sweep_spec
-    from search._driver import Run, make_searcher
+    from search._searcher import make_searcher
 
     spec = parse_sweep_spec({"trials": 9, "startup_trials": 3, "space": SMALL})
-    first, again = (make_searcher(spec, "s", Run.of("s", 0, 9), None) for _ in range(2))
+    first, again = (make_searcher(spec, "s", None, seed_offset=0) for _ in range(2))
     sampler = first._ot_study.sampler
     assert isinstance(sampler, optuna.samplers.TPESampler)
     assert sampler._n_startup_trials == 3  # Optuna keeps it private
     drawn = _suggest_all(first, 3)
     assert drawn == _suggest_all(again, 3)  # seeded
-    extension = make_searcher(spec, "s", Run.of("s", 1, 9), None)
+    extension = make_searcher(spec, "s", None, seed_offset=1)
     assert _suggest_all(extension, 3) != drawn  # an extension draws anew
