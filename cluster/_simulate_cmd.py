@@ -16,7 +16,14 @@ def _curves(curves_from: str | None, redis_url, prefix):
     from search._surrogate import CurveTable
 
     if curves_from is None:
-        return CurveTable.load(), "the bundled IMDB curves (search/curves)"
+        try:
+            return CurveTable.load(), "the bundled IMDB curves (search/curves)"
+        except FileNotFoundError:
+            raise BadInput(
+                "this installation has no bundled curve table (search/curves/"
+                "imdb-4800.jsonl.gz); record one with bench/record_curves.py, or replay a "
+                "past sweep with --curves SWEEP_ID"
+            ) from None
     store = open_store(redis_url, prefix)
     require_sweep(store, curves_from)
     table = CurveTable.from_trials(store.trials(curves_from), f"sweep {curves_from}")
