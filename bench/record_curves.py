@@ -137,6 +137,9 @@ def _train(index: int, seed: int, config: dict, threads: float, gpus: float) -> 
         **row,
         "threads": threads,
         "gpus": gpus,
+        # the machine's 1-minute load when the run ended: runs that shared the CPUs with
+        # other work (a load above the workers' own) can be told apart
+        "load_1m": round(os.getloadavg()[0], 2),
         "data": {
             "fingerprint": _DATA.fingerprint,
             "n_train": len(_DATA.y_train),

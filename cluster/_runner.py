@@ -206,8 +206,11 @@ def execute_sweep(
     resume: bool = False,
     progress: bool = True,
     check_local_resources: bool = False,
+    extra_callbacks: tuple = (),
 ) -> dict[str, Any]:
-    """Run (or resume) the sweep recorded in Redis; returns the final sweep record."""
+    """Run (or resume) the sweep recorded in Redis; returns the final sweep record.
+
+    ``extra_callbacks``: more Ray Tune callbacks (benchmarks measure the run with them)."""
     import ray
 
     from search import (
@@ -251,6 +254,7 @@ def execute_sweep(
             callbacks.append(
                 ProgressCallback(spec.metric, spec.mode, spec.asha.max_epochs, runs[-1].trials)
             )
+        callbacks.extend(extra_callbacks)
         outcome = run_sweep(
             spec,
             sweep_id,
@@ -265,21 +269,24 @@ def execute_sweep(
             on_fields=lambda **fields: store.set_fields(sweep_id, **fields),
         )
         close_open_trials(store, sweep_id, {t.trial_id for t in outcome.trials})
-        meta_sha = metadata_sha256(outcome.artifact)
-        store.move(
-            sweep_id,
-            SUCCEEDED,
-            artifact=outcome.artifact,
-            artifact_sha256=meta_sha,
-            test_metrics={
-                "accuracy": outcome.test.accuracy,
-                "f1": outcome.test.f1,
-                "roc_auc": outcome.test.roc_auc,
-                "loss": outcome.test.loss,
-            },
-            experiment=join_storage(storage_root(spec), runs[-1].name),
-            pareto=pareto_records(store, sweep_id, spec),
-        )
+        finished = {
+            "best_trial": outcome.winner.trial_id,
+            "best_metric": outcome.winner.value,
+            "experiment": join_storage(storage_root(spec), runs[-1].name),
+            "pareto": pareto_records(store, sweep_id, spec),
+        }
+        if outcome.artifact is not None:  # a replayed sweep exports nothing
+            finished.update(
+                artifact=outcome.artifact,
+                artifact_sha256=metadata_sha256(outcome.artifact),
+                test_metrics={
+                    "accuracy": outcome.test.accuracy,
+                    "f1": outcome.test.f1,
+                    "roc_auc": outcome.test.roc_auc,
+                    "loss": outcome.test.loss,
+                },
+            )
+        store.move(sweep_id, SUCCEEDED, **finished)
     except BaseException as exc:
         current = (store.get_sweep(sweep_id) or {}).get("status")
         if current == CANCELLED:

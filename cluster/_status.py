@@ -9,7 +9,8 @@ FINAL = frozenset({SUCCEEDED, FAILED, CANCELLED})
 
 _MOVES: dict[str, frozenset[str]] = {
     PENDING: frozenset({RUNNING, FAILED, CANCELLED}),
-    RUNNING: frozenset({RETRAINING, FAILED, CANCELLED}),
+    # a replayed sweep (trial: replay) has nothing to retrain or export: it ends from running
+    RUNNING: frozenset({RETRAINING, SUCCEEDED, FAILED, CANCELLED}),
     RETRAINING: frozenset({EXPORTING, FAILED, CANCELLED}),
     EXPORTING: frozenset({SUCCEEDED, FAILED, CANCELLED}),
     SUCCEEDED: frozenset(),

@@ -26,6 +26,7 @@ from model import (
     load_embeddings,
 )
 
+from ._replay import ReplayContext, replay_trial
 from ._searcher import make_scheduler, make_searcher
 from ._single import branch_blend, report_writer
 from ._sweep_spec import SweepSpec, experiment_path, join_storage, spec_to_dict, storage_root
@@ -40,9 +41,11 @@ FieldsHook = Callable[..., None]
 
 @dataclass(frozen=True)
 class SweepOutcome:
+    """The winner and its export; ``test`` and ``artifact`` are None for a replayed sweep."""
+
     winner: Winner
-    test: Evaluation
-    artifact: str
+    test: Evaluation | None
+    artifact: str | None
     trials: list[TrialSummary]
 
 
@@ -64,11 +67,15 @@ def _tuner(
 ):
     from ray import tune
 
-    context = TrialContext(
-        spec.train, spec.asha.max_epochs, spec.resources.cpus, spec.metric, spec.resources.gpus
-    )
+    if spec.trial == "replay":  # the same sweep, with trials that replay a curve
+        function, context = replay_trial, ReplayContext(spec.replay, spec.asha.max_epochs)
+    else:
+        function = lstm_trial
+        context = TrialContext(
+            spec.train, spec.asha.max_epochs, spec.resources.cpus, spec.metric, spec.resources.gpus
+        )
     trainable = tune.with_resources(
-        tune.with_parameters(lstm_trial, data=data, context=context),
+        tune.with_parameters(function, data=data, context=context),
         {"cpu": spec.resources.cpus, "gpu": spec.resources.gpus},
     )
     path = experiment_path(spec, run.name)
@@ -322,9 +329,11 @@ def run_sweep(
     on the way (data fingerprint, warm-start report) in the sweep record.
     """
     runs = list(runs) or [Run.of(sweep_id, 0, spec.trials)]
-    splits, data = prepare_data(spec, progress)
-    on_fields(data_fingerprint=data.fingerprint)
-    if warm_sources and not resume:
+    replay = spec.trial == "replay"  # trains nothing: no data, no export
+    splits, data = (None, None) if replay else prepare_data(spec, progress)
+    if not replay:
+        on_fields(data_fingerprint=data.fingerprint)
+    if warm_sources and not resume and not replay:
         warm = warm_start_points(warm_sources, spec.space, data.fingerprint)
         seed_study(optuna_storage, sweep_id, spec.objectives[1], warm)
         on_fields(warm_start=warm.to_dict())
@@ -350,6 +359,8 @@ def run_sweep(
         trials += latest
         cancelled = stopper is not None and stopper.stop_all()
     winner = select_winner(trials, spec.mode)
+    if replay:
+        return SweepOutcome(winner, None, None, trials)
     on_status("retraining", best_trial=winner.trial_id, best_metric=winner.value)
     destination = join_storage(experiment_path(spec, sweep_id), BEST_DIR)
     test, artifact = retrain_and_export(

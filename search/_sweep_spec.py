@@ -12,6 +12,7 @@ from typing import Any
 from data import DataConfig
 from model import TrainConfig
 
+from ._replay import ReplayConfig
 from ._schema import SpecError, from_mapping
 from ._space import SearchSpace, parse_space
 
@@ -20,6 +21,9 @@ METRICS = {"val_accuracy": "max", "val_auc": "max", "val_loss": "min"}
 COSTS = ("params", "latency_ms")
 # what the searcher tells Optuna about a trial ASHA stopped early
 FEEDBACK = ("pruned", "complete")
+# what a trial runs: the Keras LSTM, or a replayed learning curve (a dry run of the control
+# plane: no data is loaded, nothing is exported; see search._replay)
+TRIALS = ("lstm", "replay")
 DEFAULT_SPEC = "default_sweep.yaml"
 
 
@@ -85,6 +89,8 @@ class SweepSpec:
     cost: str | None = None
     feedback: str = "pruned"
     startup_trials: int = 10
+    trial: str = "lstm"
+    replay: ReplayConfig = field(default_factory=ReplayConfig)
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", self.name):
@@ -113,6 +119,11 @@ class SweepSpec:
             raise ValueError(
                 f"feedback={self.feedback!r} is unknown; choose one of {list(FEEDBACK)} "
                 "('complete' is stock Ray OptunaSearch behaviour)"
+            )
+        if self.trial not in TRIALS:
+            raise ValueError(
+                f"trial={self.trial!r} is unknown; choose one of {list(TRIALS)} (replay: a dry "
+                "run of the control plane that trains nothing)"
             )
         if self.startup_trials < 1:
             raise ValueError(

@@ -334,6 +334,7 @@ def test_record_curves_quick_appends_and_resumes_after_a_stop(learnable_archive,
         assert [e["epoch"] for e in row["epochs"]] == [1, 2]
         assert all(e["epoch_seconds"] > 0 and 0 <= e["val_accuracy"] <= 1 for e in row["epochs"])
         assert row["params"] > 0 and row["threads"] == 1 and row["machine"]["cpus"] >= 1
+        assert row["load_1m"] >= 0
     by_key = {(r["index"], r["seed"]): r for r in rows}
     assert by_key[(0, 0)]["config"] == by_key[(0, 1)]["config"]  # the same configuration
 
@@ -381,3 +382,17 @@ def test_simulate_quick_compares_every_method_on_a_recorded_table(tmp_path):
             if point is not None and lo is not None:
                 assert lo <= point <= hi or hi is None
         assert (tmp_path / "plots" / f"simulate-w{workers}.png").stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_control_plane_quick_runs_every_replayed_trial_on_several_nodes():
+    result = run_bench("control_plane.py", timeout=900)
+    assert result["status"] == "succeeded" and result["finished_trials"] == result["trials"] == 200
+    use = result["utilization"]
+    assert 0 < use["in_epochs"] <= use["occupied"] <= 1 and use["trials_per_second"] > 0
+    latency = result["suggestion_latency_by_study_size"]["200"]
+    assert 0 < latency["p50_ms"] <= latency["p99_ms"]
+    redis_bytes = result["redis_bytes_per_trial"]
+    assert redis_bytes["state_bytes"] > 0 and redis_bytes["journal_bytes"] > 0
+    assert result["events_stream_length"] >= 2 * 200  # started and finished, at least
+    assert all(seconds > 0 for seconds in result["cli_seconds_at_end"].values())

@@ -14,6 +14,7 @@ from cluster._status import STATUSES, TransitionError, check_move
         ("running", "retraining"),
         ("retraining", "exporting"),
         ("exporting", "succeeded"),
+        ("running", "succeeded"),  # a replayed sweep: nothing to retrain
         ("running", "failed"),
         ("pending", "cancelled"),
     ],

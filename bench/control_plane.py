@@ -1,0 +1,281 @@
+"""The control plane at scale: thousands of replayed trials, dozens at once, on real Ray nodes.
+
+A real redis-server and a real multi-node Ray on this machine (``ray.cluster_utils.Cluster``,
+logical CPUs, e.g. 4 nodes x 16), and one sweep of ``trial: replay`` trials (they sleep their
+epoch time and report a learning curve: no training) run by the real driver, searcher, ASHA,
+Redis callback and Ray Tune checkpoints. Printed as JSON, at the sweep sizes of ``--at``:
+trial-slot utilization (slot-seconds occupied by trials, and in epochs, over slots x time),
+trials launched per second, the searcher's suggestion latency (p50/p99) as the study grows,
+the driver's memory per finished trial, Redis memory per trial (state and the Optuna journal
+apart), the event stream's length, Ray Tune's experiment snapshot time, and the latency of
+``sweep status``, ``sweep trials --top 10`` and ``sweep list`` at the end.
+
+    python bench/control_plane.py                      # 2,000 trials, 64 at once, 10 s epochs
+    python bench/control_plane.py --quick              # 200 trials, 16 at once, 0.2 s epochs
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+class Probe:
+    """Instruments the driver in this process: suggestion latency against the study size,
+    the experiment snapshot time, and memory when the sweep reaches each size."""
+
+    def __init__(self, sizes: list[int]) -> None:
+        self.suggest: list[tuple[int, float]] = []  # (trials suggested before, seconds)
+        self.snapshots: list[float] = []
+        self.memory: dict[int, float] = {}
+        self.sizes = sizes
+        self.finished = 0
+
+    def install(self) -> None:
+        from ray.tune.execution.experiment_state import _ExperimentCheckpointManager
+
+        from search._searcher import FidelityAwareOptunaSearch
+
+        probe = self
+        suggest = FidelityAwareOptunaSearch.suggest
+        save = _ExperimentCheckpointManager.sync_up_experiment_state
+
+        def timed_suggest(searcher, trial_id):
+            began = time.perf_counter()
+            try:
+                return suggest(searcher, trial_id)
+            finally:
+                probe.suggest.append((len(probe.suggest), time.perf_counter() - began))
+
+        def timed_save(manager, *args, **kwargs):
+            began = time.perf_counter()
+            try:
+                return save(manager, *args, **kwargs)
+            finally:
+                probe.snapshots.append(time.perf_counter() - began)
+
+        FidelityAwareOptunaSearch.suggest = timed_suggest
+        _ExperimentCheckpointManager.sync_up_experiment_state = timed_save
+
+    def callback(self):
+        from ray.tune import Callback
+
+        probe = self
+
+        class Sizes(Callback):
+            def on_trial_complete(self, iteration, trials, trial, **info):
+                probe.finished += 1
+                if probe.finished in probe.sizes:
+                    probe.memory[probe.finished] = _rss_mb()
+
+        return Sizes()
+
+
+def _redis_memory(client, sweep_id: str, prefix: str = "sweep:") -> dict:
+    state, journal = 0, 0
+    for key in client.scan_iter(f"{prefix}{sweep_id}*"):
+        size = client.memory_usage(key) or 0
+        if b":optuna:" in key:
+            journal += size
+        else:
+            state += size
+    return {"state_bytes": state, "journal_bytes": journal}
+
+
+def _round(value: float | None, digits: int = 4) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def _timed_cli(args: list[str], env: dict) -> float:
+    began = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "cluster", *args], env=env, capture_output=True, text=True
+    )
+    if done.returncode:
+        raise RuntimeError(f"sweep {' '.join(args)}: {done.stderr[-500:]}")
+    return round(time.perf_counter() - began, 3)
+
+
+def utilization(trials: dict, slots: int) -> dict:
+    """Slot-seconds occupied by trials (start to end) and spent in epochs, over slots x the
+    time from the first start to the last end."""
+    spans = [
+        (t["started_at"], t["finished_at"])
+        for t in trials.values()
+        if t.get("started_at") and t.get("finished_at")
+    ]
+    if not spans:
+        return {"occupied": None, "in_epochs": None, "makespan_s": None}
+    begin, end = min(s for s, _ in spans), max(e for _, e in spans)
+    makespan = max(end - begin, 1e-9)
+    occupied = sum(e - s for s, e in spans)
+    in_epochs = sum(float(t.get("train_seconds") or 0.0) for t in trials.values())
+    return {
+        "occupied": round(occupied / (slots * makespan), 3),
+        "in_epochs": round(in_epochs / (slots * makespan), 3),
+        "makespan_s": round(makespan, 1),
+        "trials_per_second": round(len(spans) / makespan, 3),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--nodes", type=int, default=4, help="worker nodes (4)")
+    parser.add_argument("--cpus-per-node", type=int, default=16)
+    parser.add_argument("--epochs", type=int, default=4, help="ASHA max epochs (4)")
+    parser.add_argument("--epoch-seconds", type=float, default=10.0)
+    parser.add_argument("--at", default=None, help="sweep sizes to report at (e.g. 200,1000)")
+    parser.add_argument("--quick", action="store_true", help="200 trials, 16 at once, 0.2 s")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.trials, args.concurrency, args.nodes, args.cpus_per_node = 200, 16, 2, 8
+        args.epoch_seconds = 0.2
+    sizes = sorted({int(v) for v in (args.at or "").split(",") if v} | {args.trials})
+    sizes = [s for s in sizes if s <= args.trials] or [args.trials]
+    if min(args.trials, args.concurrency, args.nodes, args.cpus_per_node) < 1:
+        parser.error("--trials, --concurrency, --nodes and --cpus-per-node must be at least 1")
+
+    import ray
+    import redis
+    from ray.cluster_utils import Cluster
+
+    from cluster import RedisStateStore
+    from cluster._runner import execute_sweep
+    from search import parse_sweep_spec, spec_to_dict
+
+    probe = Probe(sizes)
+    probe.install()
+    port = _free_port()
+    with tempfile.TemporaryDirectory() as folder:
+        server = subprocess.Popen(
+            [
+                *("redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", folder),
+                *("--appendonly", "yes", "--save", ""),
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        url = f"redis://127.0.0.1:{port}/0"
+        cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0})
+        try:
+            for _ in range(args.nodes):
+                cluster.add_node(num_cpus=args.cpus_per_node)
+            cluster.wait_for_nodes()
+            ray.init(address=cluster.address, log_to_driver=False)
+            for _ in range(100):
+                try:
+                    redis.Redis(port=port).ping()
+                    break
+                except redis.ConnectionError:
+                    time.sleep(0.05)
+            spec = parse_sweep_spec(
+                {
+                    "name": "control-plane",
+                    "trial": "replay",
+                    "replay": {"epoch_seconds": args.epoch_seconds, "checkpoint_bytes": 4096},
+                    "trials": args.trials,
+                    "concurrency": args.concurrency,
+                    "asha": {"max_epochs": args.epochs, "grace_period": 1, "reduction_factor": 2},
+                    "storage": str(Path(folder) / "runs"),
+                    "shared_storage": True,  # one machine: every node sees this folder
+                    "max_failures": 1,
+                }
+            )
+            store = RedisStateStore(url)
+            sweep_id = "control-plane-bench"
+            store.create_sweep(sweep_id, spec_to_dict(spec), spec.storage)
+            began = time.monotonic()
+            rss_before = _rss_mb()
+            with contextlib.redirect_stdout(sys.stderr):  # Ray Tune's banner: stdout is JSON
+                execute_sweep(sweep_id, url, progress=False, extra_callbacks=[probe.callback()])
+            wall = time.monotonic() - began
+            record = store.get_sweep(sweep_id)
+            trials = store.trials(sweep_id)
+            client = redis.Redis(port=port)
+            env = {**os.environ, "SWEEP_REDIS_URL": url}
+            cli = {
+                "status": _timed_cli(["status", sweep_id], env),
+                "trials_top_10": _timed_cli(["trials", sweep_id, "--top", "10"], env),
+                "list": _timed_cli(["list"], env),
+            }
+            suggestion = {}
+            for size in sizes:
+                window = [s for n, s in probe.suggest if n < size][-200:]
+                suggestion[str(size)] = {
+                    "p50_ms": round(1000 * (_percentile(window, 0.5) or 0), 2),
+                    "p99_ms": round(1000 * (_percentile(window, 0.99) or 0), 2),
+                }
+            memory = {
+                str(size): round(1024 * (mb - rss_before) / size, 1)
+                for size, mb in probe.memory.items()
+            }
+            report = {
+                "benchmark": "control_plane",
+                "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+                "ray_nodes": f"{args.nodes} x {args.cpus_per_node} logical CPUs (+ a 0-CPU head)",
+                "trials": args.trials,
+                "concurrency": args.concurrency,
+                "epoch_seconds": args.epoch_seconds,
+                "max_epochs": args.epochs,
+                "status": record["status"],
+                "finished_trials": sum(t["status"] == "TERMINATED" for t in trials.values()),
+                "wall_s": round(wall, 1),
+                "utilization": utilization(trials, args.concurrency),
+                "suggestion_latency_by_study_size": suggestion,
+                "driver_kb_per_finished_trial": memory,
+                "redis_bytes_per_trial": {
+                    k: round(v / max(1, len(trials)))
+                    for k, v in _redis_memory(client, sweep_id).items()
+                },
+                "events_stream_length": client.xlen(f"sweep:{sweep_id}:events"),
+                "experiment_snapshot_s": {
+                    "count": len(probe.snapshots),
+                    "p50": round(statistics.median(probe.snapshots), 4)
+                    if probe.snapshots
+                    else None,
+                    "max": round(max(probe.snapshots), 4) if probe.snapshots else None,
+                },
+                "cli_seconds_at_end": cli,
+            }
+            print(json.dumps(report, indent=2))
+        finally:
+            ray.shutdown()
+            cluster.shutdown()
+            server.terminate()
+            server.wait(10)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
