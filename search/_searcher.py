@@ -67,6 +67,15 @@ class FidelityAwareOptunaSearch(OptunaSearch):
         self.max_resample = max_resample
         self.tpe_retries = tpe_retries
         self.duplicates_skipped = 0
+        self._keys: dict[int, str] = {}  # a finished trial's configuration key, by number
+
+    def save(self, checkpoint_path: str) -> None:
+        """Ray's experiment snapshot, without the key cache (rebuilt on demand)."""
+        keys, self._keys = self._keys, {}
+        try:
+            super().save(checkpoint_path)
+        finally:
+            self._keys = keys
 
     # -- duplicates -------------------------------------------------------------------
     def suggest(self, trial_id: str) -> dict | None:
@@ -108,16 +117,24 @@ class FidelityAwareOptunaSearch(OptunaSearch):
         return params
 
     def _seen_before(self, number: int, key: str) -> bool:
-        """Another live or finished trial (not a skipped duplicate) has this configuration."""
+        """Another live or finished trial (not a skipped duplicate) has this configuration.
+
+        A trial's key is computed once (``_keys``): a study of thousands of trials would
+        otherwise serialize every configuration again at every suggestion."""
         from optuna.trial import TrialState
 
+        keys = self.__dict__.setdefault("_keys", {})  # a searcher saved by an older version
         states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
-        return any(
-            t.number != number
-            and DUPLICATE_ATTR not in t.system_attrs
-            and config_key(t.params) == key
-            for t in self._ot_study.get_trials(deepcopy=False, states=states)
-        )
+        for t in self._ot_study.get_trials(deepcopy=False, states=states):
+            if t.number == number or DUPLICATE_ATTR in t.system_attrs:
+                continue
+            if t.state == TrialState.RUNNING:  # its parameters may still be growing
+                other = config_key(t.params)
+            elif (other := keys.get(t.number)) is None:
+                other = keys[t.number] = config_key(t.params)
+            if other == key:
+                return True
+        return False
 
     # -- fidelity ---------------------------------------------------------------------
     def on_trial_complete(

@@ -396,3 +396,14 @@ def test_control_plane_quick_runs_every_replayed_trial_on_several_nodes():
     assert redis_bytes["state_bytes"] > 0 and redis_bytes["journal_bytes"] > 0
     assert result["events_stream_length"] >= 2 * 200  # started and finished, at least
     assert all(seconds > 0 for seconds in result["cli_seconds_at_end"].values())
+
+
+@pytest.mark.slow
+def test_searcher_scale_quick():
+    result = run_bench("searcher_scale.py", timeout=300)
+    assert result["trials"] == 100
+    for where in ("suggest_in_memory", "suggest_on_redis_journal"):
+        rows = result[where]
+        assert set(rows) == {"50", "100"}
+        assert all(0 < r["p50_ms"] <= r["p99_ms"] for r in rows.values())
+    assert result["journal_bytes_per_trial"] > 0
