@@ -53,14 +53,16 @@ def test_sweep_survives_a_redis_restart(sweep_archive, tmp_path_factory, tmp_pat
         sweep_id = sweeps[0]["id"]
         record_before = store.get_sweep(sweep_id)
         experiment = tmp_path / "runs" / sweep_id
-        seen = set(experiment.glob("*/checkpoint_*"))
         server.stop()  # SIGTERM: Redis flushes its append-only file and exits
+        # a checkpoint written from here on belongs to a report made while Redis was down (a
+        # trial writes its checkpoint before the driver sees the report)
+        seen = set(experiment.glob("*/checkpoint_*"))
         deadline = time.time() + 120
         while not (new := set(experiment.glob("*/checkpoint_*")) - seen):
             assert time.time() < deadline, "no trial reported while Redis was down"
             time.sleep(0.1)
+        back_ms = int(time.time() * 1000)  # Redis is still down: nothing written lands before
         server.start()
-        back_ms = int(time.time() * 1000)
         during = []  # (trial id, epoch) of the reports made while Redis was down
         for folder in new:  # <experiment>/lstm_trial_<trial id>_<n>_<params>/checkpoint_<i>
             trial_id = re.match(r"lstm_trial_([0-9a-f]+)_", folder.parent.name).group(1)
