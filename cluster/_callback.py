@@ -116,6 +116,11 @@ class RedisStateCallback(Callback):
 
     # -- Tune hooks ---------------------------------------------------------------------
     def on_trial_start(self, iteration, trials, trial, **info):
+        if trial.trial_id in self._settled:
+            return
+        first_sight = trial.trial_id not in self._records
+        if first_sight and self._finished_before(trial):
+            return
         if getattr(trial, "latest_checkpoint_result", None) and self._restored(trial):
             return
         rec = self._record(trial)
@@ -183,19 +188,28 @@ class RedisStateCallback(Callback):
         rec["status"] = "ERROR"
         self._write(trial.trial_id, "errored")
 
+    def _finished_before(self, trial) -> bool:
+        """A driver that died finished this trial (Redis says so), and Ray, resumed from an
+        older snapshot, runs it again: its record is final, nothing of the rerun is kept."""
+        try:
+            stored = self.store.trial(self.sweep_id, trial.trial_id)
+        except Exception:  # unreachable store: Ray's own restore decides
+            return False
+        if stored and stored.get("status") == "TERMINATED":
+            self._settled.add(trial.trial_id)
+            return True
+        return False
+
     def _restored(self, trial) -> bool:
         """Ray restores ``trial`` from a checkpoint after the driver died: go on from its
         stored record. True when it had in fact finished (Ray's last snapshot predates the
         end): its record is final, nothing of the rerun is kept."""
         try:
-            stored = self.store.trials(self.sweep_id).get(trial.trial_id)
+            stored = self.store.trial(self.sweep_id, trial.trial_id)
         except Exception:  # unreachable store: record the loss, the replacement still runs
             return False
-        if not stored:
+        if not stored:  # (one it finished was settled by _finished_before)
             return False
-        if stored.get("status") == "TERMINATED":
-            self._settled.add(trial.trial_id)
-            return True
         rec = {k: v for k, v in stored.items() if k != "error"}
         self._records[trial.trial_id] = {**rec, "status": "PENDING"}
         if trial.trial_id not in self._study_finished():

@@ -233,6 +233,10 @@ class RedisStateStore:
         raw = self._client.hgetall(self.keys.trials(sweep_id))
         return {k: json.loads(v) for k, v in raw.items()}
 
+    def trial(self, sweep_id: str, trial_id: str) -> dict[str, Any] | None:
+        raw = self._client.hget(self.keys.trials(sweep_id), trial_id)
+        return json.loads(raw) if raw is not None else None
+
     def leaderboard(
         self, sweep_id: str, mode: str, top: int | None = None
     ) -> list[tuple[str, float]]:

@@ -136,11 +136,77 @@ class FidelityAwareOptunaSearch(OptunaSearch):
                 return True
         return False
 
+    # -- a trial the study already closed ----------------------------------------------
+    def _closed_state(self, trial_id: str):
+        """The state the study closed this trial in, or None while it is open there.
+
+        Ray can run a trial the study has closed: a resumed driver restores it from a
+        snapshot older than its end (the searcher state in that snapshot still has it
+        open). Telling Optuna about it would raise and end the whole run."""
+        from optuna.trial import TrialState
+
+        ot_trial = self._ot_trials.get(trial_id)
+        if ot_trial is None or trial_id in self._completed_trials:
+            return None
+        state = self._ot_study._storage.get_trial(ot_trial._trial_id).state
+        return state if state != TrialState.RUNNING else None
+
+    def on_trial_result(self, trial_id: str, result: dict) -> None:
+        if self._closed_state(trial_id) is not None:
+            value = result.get(self.metric) if isinstance(self.metric, str) else None
+            step = result.get("training_iteration")
+            if value is not None and step is not None:  # kept for a rerun of a failed trial
+                self.__dict__.setdefault("_rerun_values", {}).setdefault(trial_id, {})[
+                    int(step)
+                ] = float(value)
+            return None
+        return super().on_trial_result(trial_id, result)
+
+    def _record_rerun(self, trial_id: str, result: dict) -> None:
+        """A trial the study had failed (closed as lost by a resume, say) ran to its end
+        after all: its result goes into the study as a trial of its own, as TPE would have
+        heard it, with the same parameters (the failed one stays; the new one names it in
+        ``sweep:rerun_of``)."""
+        import optuna
+        from optuna.trial import TrialState
+
+        failed = self._ot_study._storage.get_trial(self._ot_trials[trial_id]._trial_id)
+        steps = self.__dict__.get("_rerun_values", {}).pop(trial_id, {})
+        epochs = int(result.get("training_iteration") or 0)
+        if isinstance(self.metric, str):
+            value = result.get(self.metric)
+            if value is None:
+                return
+            steps[epochs] = float(value)
+            pruned = self.feedback == "pruned" and epochs < self.max_epochs
+            values = None if pruned else [float(value)]
+        else:
+            if any(m not in result for m in self.metric):
+                return
+            pruned, values = False, [float(result[m]) for m in self.metric]
+        self._ot_study.add_trial(
+            optuna.trial.create_trial(
+                params=failed.params,
+                distributions=failed.distributions,
+                values=values,
+                state=TrialState.PRUNED if pruned else TrialState.COMPLETE,
+                intermediate_values=steps if isinstance(self.metric, str) else None,
+                system_attrs={RAY_TRIAL_ATTR: trial_id, "sweep:rerun_of": failed.number},
+            )
+        )
+
     # -- fidelity ---------------------------------------------------------------------
     def on_trial_complete(
         self, trial_id: str, result: dict | None = None, error: bool = False
     ) -> None:
         from optuna.trial import TrialState
+
+        closed = self._closed_state(trial_id)
+        if closed is not None:
+            self._completed_trials.add(trial_id)
+            if closed == TrialState.FAIL and result and not error:
+                self._record_rerun(trial_id, result)
+            return None  # a trial that had finished: its first end counts
 
         epochs = (result or {}).get("training_iteration")
         if (

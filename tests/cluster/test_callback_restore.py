@@ -95,3 +95,25 @@ def test_a_trial_the_study_saw_finish_is_recorded_finished_and_others_keep_their
     assert rows["running"]["started_at"] == started
     later = store.events("q", 10_000)[events_before:]
     assert [e["event"] for e in later if e["trial_id"] == "raced"] == ["completed"]
+
+
+def test_a_finished_trial_ray_reruns_without_a_checkpoint_is_left_alone(redis_url, tmp_path):
+    """Ray's snapshot predates the trial's first checkpoint, the dead driver had finished
+    it: Ray starts it from scratch, and nothing of the rerun reaches Redis."""
+    store = RedisStateStore(redis_url)
+    store.create_sweep("r", {}, "/r")
+    before = RedisStateCallback(store, "r", "val_accuracy", "max", max_epochs=2)
+    done = _trial("done", tmp_path)
+    before.on_trial_start(0, [], done)
+    for epoch, value in ((1, 0.7), (2, 0.8)):
+        before.on_trial_result(0, [], done, {"epoch": epoch, "val_accuracy": value})
+    before.on_trial_complete(0, [], done)
+    finished, events = store.trials("r")["done"], len(store.events("r", 10_000))
+
+    after = RedisStateCallback(store, "r", "val_accuracy", "max", max_epochs=2)
+    rerun = _trial("done", tmp_path)  # no latest_checkpoint_result
+    after.on_trial_start(0, [], rerun)
+    after.on_trial_result(0, [], rerun, {"epoch": 1, "val_accuracy": 0.5})
+    after.on_trial_complete(0, [], rerun)
+    assert store.trials("r")["done"] == finished
+    assert len(store.events("r", 10_000)) == events

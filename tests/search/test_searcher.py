@@ -90,3 +90,70 @@ def test_the_sweep_searcher_starts_tpe_after_the_specs_startup_trials():
     assert drawn == _suggest_all(again, 3)  # seeded
     extension = make_searcher(spec, "s", None, seed_offset=1)
     assert _suggest_all(extension, 3) != drawn  # an extension draws anew
+
+
+def test_a_trial_the_study_closed_before_the_driver_died_does_not_end_the_resumed_run(
+    redis_url, tmp_path
+):
+    """Ray restores a searcher from a snapshot taken while the trial ran, the study closed
+    it since; Ray reruns it and reports to the restored searcher, which must not touch it
+    (Optuna raises UpdateFinishedTrialError, and Ray Tune ends the run on it)."""
+    import optuna
+
+    from cluster._keys import Keys
+    from cluster._optuna_journal import optuna_storage
+    from search import parse_sweep_spec
+    from search._searcher import make_searcher
+
+    spec = parse_sweep_spec({"trials": 4, "asha": {"max_epochs": 4, "grace_period": 1}})
+    storage = optuna_storage(redis_url, "closed", Keys())
+    searcher = make_searcher(spec, "closed", storage)
+    searcher.suggest("t1")
+    searcher.on_trial_result("t1", {"training_iteration": 1, "val_accuracy": 0.7})
+    searcher.save(str(tmp_path / "snapshot.pkl"))  # Ray's snapshot, the trial running
+    searcher.on_trial_complete("t1", {"training_iteration": 4, "val_accuracy": 0.9})
+
+    restored = make_searcher(spec, "closed", optuna_storage(redis_url, "closed", Keys()))
+    restored.restore(str(tmp_path / "snapshot.pkl"))
+    restored.on_trial_result("t1", {"training_iteration": 2, "val_accuracy": 0.75})
+    restored.on_trial_complete("t1", {"training_iteration": 4, "val_accuracy": 0.8})
+    (trial,) = optuna.load_study(study_name="closed", storage=storage).trials
+    assert trial.state == optuna.trial.TrialState.COMPLETE and trial.value == 0.9
+    assert trial.intermediate_values == {1: 0.7}
+    assert restored.suggest("t2") is not None  # the restored searcher goes on
+
+
+def test_a_trial_the_study_failed_that_ray_runs_to_its_end_is_told_as_a_trial_of_its_own(
+    redis_url, tmp_path
+):
+    """A resume closed a trial as lost (FAIL) in the study, yet Ray restored and finished
+    it: the result reaches the study as a new trial with the same parameters and epochs."""
+    import optuna
+
+    from cluster._keys import Keys
+    from cluster._optuna_journal import optuna_storage
+    from search import parse_sweep_spec
+    from search._searcher import make_searcher
+
+    spec = parse_sweep_spec({"trials": 4, "asha": {"max_epochs": 4, "grace_period": 1}})
+    storage = optuna_storage(redis_url, "failed", Keys())
+    searcher = make_searcher(spec, "failed", storage)
+    params = searcher.suggest("t1")
+    searcher.save(str(tmp_path / "snapshot.pkl"))
+    (open_trial,) = optuna.load_study(study_name="failed", storage=storage).trials
+    storage.set_trial_state_values(open_trial._trial_id, optuna.trial.TrialState.FAIL)
+
+    restored = make_searcher(spec, "failed", optuna_storage(redis_url, "failed", Keys()))
+    restored.restore(str(tmp_path / "snapshot.pkl"))
+    restored.on_trial_result("t1", {"training_iteration": 1, "val_accuracy": 0.7})
+    restored.on_trial_complete("t1", {"training_iteration": 2, "val_accuracy": 0.75})
+    failed, rerun = optuna.load_study(study_name="failed", storage=storage).trials
+    assert failed.state == optuna.trial.TrialState.FAIL
+    assert rerun.state == optuna.trial.TrialState.PRUNED  # stopped at 2 of 4 epochs
+    assert rerun.params == failed.params and set(params) >= set(rerun.params)
+    assert rerun.intermediate_values == {1: 0.7, 2: 0.75}
+    assert rerun.system_attrs["sweep:ray_trial"] == "t1"
+    assert rerun.system_attrs["sweep:rerun_of"] == failed.number
+    from search._searcher import finished_ray_trials
+
+    assert finished_ray_trials(storage, "failed") == {"t1"}
