@@ -22,6 +22,7 @@ import gzip
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -98,9 +99,13 @@ def draw_configs(space, count: int, seed: int) -> list[dict]:
 
 def plan(configs: list[dict], seed_configs: int, seeds: int) -> list[tuple[int, int]]:
     """(configuration index, training seed) of every run: each configuration once with seed
-    0, the first ``seed_configs`` also with seeds 1 .. ``seeds`` - 1."""
-    runs = [(i, 0) for i in range(len(configs))]
-    runs += [(i, s) for i in range(min(seed_configs, len(configs))) for s in range(1, seeds)]
+    0, the first ``seed_configs`` also with seeds 1 .. ``seeds`` - 1. The extra seeds come
+    right after the first ``seed_configs`` configurations, so a table cut short still measures
+    seed noise."""
+    first = min(seed_configs, len(configs))
+    runs = [(i, 0) for i in range(first)]
+    runs += [(i, s) for i in range(first) for s in range(1, seeds)]
+    runs += [(i, 0) for i in range(first, len(configs))]
     return runs
 
 
@@ -174,6 +179,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1, help="runs at once (1)")
     parser.add_argument("--threads", type=float, default=1, help="CPU threads per run (1)")
     parser.add_argument("--gpus", type=float, default=0, help="GPU share per run (0)")
+    parser.add_argument(
+        "--redo-above-load",
+        type=float,
+        default=None,
+        metavar="LOAD",
+        help="record again the runs that ended with the machine's 1-minute load above LOAD "
+        "(their epoch times include other work; the workers themselves make a load of about "
+        "--workers x --threads)",
+    )
     parser.add_argument("--quick", action="store_true", help="a tiny space and data, for CI")
     args = parser.parse_args(argv)
     for name in ("configs", "workers", "seeds"):
@@ -196,6 +210,10 @@ def main(argv: list[str] | None = None) -> int:
     configs = draw_configs(spec.space, args.configs, args.draw_seed)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     table = read_table(args.out)
+    loaded = []
+    if args.redo_above_load is not None:
+        loaded = [r for r in table if r.get("load_1m", 0) > args.redo_above_load]
+        table = [r for r in table if r.get("load_1m", 0) <= args.redo_above_load]
     if args.out.exists():
         _repair(args.out, table)
     done = {(r["index"], r["seed"]) for r in table}
@@ -210,21 +228,31 @@ def main(argv: list[str] | None = None) -> int:
         "max_epochs": spec.asha.max_epochs,
         "runs_before": len(table),
         "runs_planned": len(todo),
+        "runs_redone_for_load": len(loaded),
     }
     from tqdm import tqdm
 
-    with ProcessPoolExecutor(
+    # SIGTERM stops like Ctrl-C: the runs finished so far are kept and the session is recorded
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    pool = ProcessPoolExecutor(
         args.workers, mp_context=get_context("spawn"), initializer=_load, initargs=(mapping,)
-    ) as pool:
+    )
+    stopped = False
+    try:
         futures = [pool.submit(_train, i, s, configs[i], args.threads, args.gpus) for i, s in todo]
         for future in tqdm(as_completed(futures), total=len(futures), desc="runs"):
             append_run(args.out, {**future.result(), "machine": about["machine"]})
-    provenance = args.out.with_name(args.out.name.replace(".jsonl.gz", ".provenance.json"))
-    history = json.loads(provenance.read_text()) if provenance.exists() else []
-    history.append({**about, "runs_after": len(read_table(args.out))})
-    provenance.write_text(json.dumps(history, indent=2) + "\n")
+    except KeyboardInterrupt:
+        stopped = True
+        print("stopped: the runs finished so far are kept; run the same command to go on")
+    finally:
+        pool.shutdown(wait=not stopped, cancel_futures=True)
+        provenance = args.out.with_name(args.out.name.replace(".jsonl.gz", ".provenance.json"))
+        history = json.loads(provenance.read_text()) if provenance.exists() else []
+        history.append({**about, "stopped": stopped, "runs_after": len(read_table(args.out))})
+        provenance.write_text(json.dumps(history, indent=2) + "\n")
     print(json.dumps({"table": str(args.out), **history[-1]}, indent=2))
-    return 0
+    return 130 if stopped else 0
 
 
 if __name__ == "__main__":

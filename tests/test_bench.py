@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -338,18 +340,52 @@ def test_record_curves_quick_appends_and_resumes_after_a_stop(learnable_archive,
     by_key = {(r["index"], r["seed"]): r for r in rows}
     assert by_key[(0, 0)]["config"] == by_key[(0, 1)]["config"]  # the same configuration
 
-    # a stop mid-write leaves a cut last member: it is dropped and its run done again
+    # a run made while the machine was busy is done again on request; a stop mid-write
+    # leaves a cut last member: it is dropped and its run done again
+    from record_curves import append_run
+
+    busy = rows[0]
+    table.unlink()
+    for row in rows:
+        append_run(table, {**row, "load_1m": 99.0} if row is busy else row)
     data = table.read_bytes()
     table.write_bytes(data[:-60])  # into the last run's compressed line
-    second = run_bench("record_curves.py", *common, "--configs", "4", "--seed-configs", "1")
-    assert second["runs_before"] == 4 and second["runs_planned"] == 2
+    second = run_bench(
+        "record_curves.py", *common, "--configs", "4", "--seed-configs", "1",
+        "--redo-above-load", "50",
+    )  # fmt: skip
+    assert second["runs_redone_for_load"] == 1
+    assert second["runs_before"] == 3 and second["runs_planned"] == 3
     again = read_table(table)
     assert len(again) == 6 and len({(r["index"], r["seed"]) for r in again}) == 6
+    assert all(r["load_1m"] < 50 for r in again)
     # the draw is seeded: the first run's configurations come back with the same indices
     assert {r["index"]: r["config"] for r in again if r["seed"] == 0}[1] == by_key[(1, 0)]["config"]
     provenance = json.loads((tmp_path / "curves.provenance.json").read_text())
     assert [p["runs_after"] for p in provenance] == [5, 6]
     assert provenance[0]["command"].startswith("record_curves.py --quick")
+
+    # stopped with SIGTERM (what a scheduler or `kill` sends): the finished runs stay, the
+    # session is written to the provenance as stopped, and the exit code says so
+    more = [*common, "--configs", "40", "--seed-configs", "0"]
+    recorder = subprocess.Popen(
+        [sys.executable, str(BENCH / "record_curves.py"), "--quick", *map(str, more)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 300
+    while len(read_table(table)) < 7:
+        assert recorder.poll() is None and time.time() < deadline, recorder.stderr.read()[-2000:]
+        time.sleep(0.5)
+    recorder.send_signal(signal.SIGTERM)
+    out, _ = recorder.communicate(timeout=300)
+    assert recorder.returncode == 130
+    kept = len(read_table(table))
+    assert 7 <= kept < 40
+    last = json.loads((tmp_path / "curves.provenance.json").read_text())[-1]
+    assert last["stopped"] is True and last["runs_after"] == kept
+    assert json.loads(out[out.index("{") :])["runs_after"] == kept
 
 
 @pytest.mark.slow
