@@ -243,16 +243,23 @@ def make_searcher(
     import optuna
 
     metric, mode = spec.objectives
+    if sampler is None:
+        with warnings.catch_warnings():  # constant_liar and group are "experimental" in Optuna
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            sampler = optuna.samplers.TPESampler(
+                n_startup_trials=spec.startup_trials,
+                seed=spec.seed + seed_offset,
+                constant_liar=spec.constant_liar,
+                multivariate=spec.multivariate,
+                group=spec.multivariate,  # the space is conditional: each group modelled apart
+            )
     return FidelityAwareOptunaSearch(
         space=spec.space,
         metric=metric,
         mode=mode,
         study_name=study_name,
         storage=optuna_storage,
-        sampler=sampler
-        or optuna.samplers.TPESampler(
-            n_startup_trials=spec.startup_trials, seed=spec.seed + seed_offset
-        ),
+        sampler=sampler,
         max_epochs=spec.asha.max_epochs,
         feedback=spec.feedback,
     )
@@ -269,4 +276,5 @@ def make_scheduler(spec: Any):
         max_t=spec.asha.max_epochs,
         grace_period=spec.asha.grace_period,
         reduction_factor=spec.asha.reduction_factor,
+        brackets=spec.asha.brackets,
     )

@@ -44,11 +44,13 @@ class Resources:
 @dataclass(frozen=True)
 class AshaConfig:
     """ASHA on epochs: every trial gets ``grace_period`` epochs, the best 1/``reduction_factor``
-    of each rung continue, up to ``max_epochs``."""
+    of each rung continue, up to ``max_epochs``; ``brackets`` > 1 spreads trials over
+    brackets with later first rungs (Ray Tune's ``ASHAScheduler(brackets=...)``)."""
 
     max_epochs: int = 4
     grace_period: int = 1
     reduction_factor: int = 2
+    brackets: int = 1
 
     def __post_init__(self) -> None:
         if self.max_epochs < 1:
@@ -60,6 +62,8 @@ class AshaConfig:
             )
         if self.reduction_factor < 2:
             raise ValueError(f"asha.reduction_factor={self.reduction_factor} must be >= 2")
+        if not 1 <= self.brackets <= 8:
+            raise ValueError(f"asha.brackets={self.brackets} must be in [1, 8]")
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,10 @@ class SweepSpec:
     cost: str | None = None
     feedback: str = "pruned"
     startup_trials: int = 10
+    # TPE's handling of trials still running (constant_liar: they count as the worst value so
+    # far, so trials started together spread out) and of parameters together (multivariate)
+    constant_liar: bool = False
+    multivariate: bool = False
     trial: str = "lstm"
     replay: ReplayConfig = field(default_factory=ReplayConfig)
 

@@ -92,6 +92,22 @@ def test_the_sweep_searcher_starts_tpe_after_the_specs_startup_trials():
     assert _suggest_all(extension, 3) != drawn  # an extension draws anew
 
 
+def test_the_specs_tpe_and_asha_settings_reach_optuna_and_ray_tune():
+    from search import parse_sweep_spec
+    from search._searcher import make_scheduler, make_searcher
+
+    mapping = {"space": SMALL, "asha": {"max_epochs": 8, "reduction_factor": 2, "brackets": 3}}
+    plain = parse_sweep_spec(mapping)
+    tuned = parse_sweep_spec({**mapping, "constant_liar": True, "multivariate": True})
+    assert not plain.constant_liar and not plain.multivariate
+    for spec in (plain, tuned):
+        sampler = make_searcher(spec, "s", None)._ot_study.sampler
+        assert sampler._constant_liar is spec.constant_liar  # Optuna keeps them private
+        assert sampler._multivariate is spec.multivariate and sampler._group is spec.multivariate
+    # three brackets: trials are spread over first rungs at 1, 2 and 4 epochs
+    assert [b._rungs[-1][0] for b in make_scheduler(plain)._brackets] == [1, 2, 4]
+
+
 def test_a_trial_the_study_closed_before_the_driver_died_does_not_end_the_resumed_run(
     redis_url, tmp_path
 ):

@@ -55,6 +55,8 @@ def test_quality_example_pretrains_embeddings_at_the_largest_dimension():
         ({"resources": {"cpus": 0}}, r"resources.cpus=0.0 must be in"),
         ({"resources": {"gpu": 1}}, r"spec.resources.gpu: unknown key; did you mean 'gpus'"),
         ({"asha": {"grace_period": 9}}, r"asha.grace_period=9 must be in \[1, max_epochs=4\]"),
+        ({"asha": {"brackets": 0}}, r"asha.brackets=0 must be in \[1, 8\]"),
+        ({"constant_liar": "yes"}, r"spec.constant_liar: expected"),
         ({"space": {"units": []}}, r"spec.space.units: empty list"),
         ({"space": {"dropout": {"low": 0.5, "high": 0.1}}}, r"empty range: low=0.5 > high=0.1"),
         ({"space": {"architecture": ["transformer"]}}, r"\['transformer'\] not allowed"),
