@@ -119,6 +119,23 @@ class CurveTable:
             return 0.0, 0.0
         return float(np.std(offsets, ddof=1)), float(np.std(wobbles, ddof=1))
 
+    def seed_residuals(self) -> np.ndarray:
+        """Every multi-seed run's validation-accuracy curve minus its configuration's mean
+        curve (seeds x epochs), scaled by sqrt(n / (n - 1)) so their spread is the spread of
+        one run about the mean, not about a mean of n; an empty (0 x epochs) array when no
+        configuration has several seeds. Drawn whole, they keep what a Gaussian would lose:
+        epochs move together, early epochs vary more, and a failed run is a large drop with
+        no matching lucky jump."""
+        groups: dict[int, list[np.ndarray]] = {}
+        for run in self.runs:
+            if len(run.curve.val_accuracy) == self.max_epochs:
+                groups.setdefault(run.index, []).append(np.array(run.curve.val_accuracy))
+        residuals = [
+            (stack - stack.mean(axis=0)) * math.sqrt(len(stack) / (len(stack) - 1))
+            for stack in (np.stack(curves) for curves in groups.values() if len(curves) > 1)
+        ]
+        return np.concatenate(residuals) if residuals else np.zeros((0, self.max_epochs))
+
     def best_final(self) -> float:
         return max(r.curve.val_accuracy[-1] for r in self.first_seed())
 
@@ -223,7 +240,7 @@ class Surrogate:
         kwargs = {"n_estimators": n_estimators, "random_state": seed, "min_samples_leaf": 2}
         self._acc = ExtraTreesRegressor(**kwargs).fit(x, acc)
         self._secs = ExtraTreesRegressor(**kwargs).fit(x, secs)
-        self.offset_sd, self.wobble_sd = table.seed_spread()
+        self.residuals = table.seed_residuals()
 
     def mean_curve(self, config: dict) -> Curve:
         x = features([config], self.columns)
@@ -232,10 +249,14 @@ class Surrogate:
         return Curve(tuple(float(a) for a in acc), tuple(float(s) for s in secs))
 
     def curve(self, config: dict, rng: np.random.Generator) -> Curve:
-        """A curve as one training seed would give it: the mean curve, a run offset and a
-        per-epoch wobble drawn with the spread measured between seeds."""
+        """A curve as one training seed would give it: the mean curve plus one of the
+        table's seed residual curves, drawn at random (none when the table has no seeds)."""
         mean = self.mean_curve(config)
-        noise = rng.normal(0, self.offset_sd) + rng.normal(0, self.wobble_sd, self.epochs)
+        noise = (
+            self.residuals[int(rng.integers(len(self.residuals)))]
+            if len(self.residuals)
+            else np.zeros(self.epochs)
+        )
         acc = np.clip(np.array(mean.val_accuracy) + noise, 0.0, 1.0)
         return Curve(tuple(float(a) for a in acc), mean.epoch_seconds)
 

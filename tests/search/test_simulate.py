@@ -152,6 +152,13 @@ def test_surrogate_draws_carry_the_seed_noise_and_tabular_replays_recorded_runs(
     rng = np.random.default_rng(5)
     draws = np.array([surrogate.curve(config, rng).val_accuracy for _ in range(200)])
     assert 0.5 * table.seed_spread()[0] < draws[:, -1].std() < 2 * table.seed_spread()[0]
+    # each draw is the mean curve plus one measured seed residual curve, whole
+    residuals = table.seed_residuals()
+    assert residuals.shape == (5 * 3, 4)
+    offsets = draws - np.array(surrogate.mean_curve(config).val_accuracy)
+    for offset in offsets:
+        assert np.abs(residuals - offset).max(axis=1).min() < 1e-9
+    assert len({tuple(np.round(o, 9)) for o in offsets}) > 5
     tabular = Tabular(table)
     recorded = {r.curve.val_accuracy for r in table.runs if r.index == 0}
     assert tabular.curve(config, rng).val_accuracy in recorded
