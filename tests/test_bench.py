@@ -421,6 +421,33 @@ def test_simulate_quick_compares_every_method_on_a_recorded_table(tmp_path):
 
 
 @pytest.mark.slow
+def test_tune_defaults_quick_changes_one_setting_at_a_time(tmp_path):
+    import gzip
+
+    sys.path.insert(0, str(BENCH.parent))
+    from tests.search.test_simulate import _row, _table
+
+    table = _table(40, seeds=3)
+    path = tmp_path / "curves.jsonl.gz"
+    with gzip.open(path, "wt") as fh:
+        for r in table.runs:
+            fh.write(json.dumps(_row(r.index, r.seed, r.config, r.curve)) + "\n")
+    result = run_bench("tune_defaults.py", "--table", path)
+    variants = result["by_workers"]["2"]["variants"]
+    assert list(variants) == ["default", "reduction_factor=3", "constant_liar"]
+    assert variants["default"]["time_ratio_to_default"] is None
+    assert all(len(v["time_ratio_to_default"]) == 3 for n, v in variants.items() if n != "default")
+    # a reduction factor of 3 keeps a third of each rung, not half: more trials stop early
+    assert (
+        variants["reduction_factor=3"]["stopped_early_share"]
+        > variants["default"]["stopped_early_share"]
+        > 0
+    )
+    for v in variants.values():
+        assert v["trial_epochs_median"] >= v["trials_median"] > 0
+
+
+@pytest.mark.slow
 def test_control_plane_quick_runs_every_replayed_trial_on_several_nodes():
     result = run_bench("control_plane.py", timeout=900)
     assert result["status"] == "succeeded" and result["finished_trials"] == result["trials"] == 200
