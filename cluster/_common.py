@@ -70,7 +70,7 @@ def ago(ts: Any) -> str:
 
 
 def trial_counts(trials: dict[str, dict[str, Any]]) -> dict[str, int]:
-    counts = {"running": 0, "done": 0, "stopped_early": 0, "errored": 0}
+    counts = {"running": 0, "done": 0, "stopped_early": 0, "errored": 0, "stopped": 0}
     for rec in trials.values():
         if rec.get("status") == "RUNNING":
             counts["running"] += 1
@@ -79,4 +79,6 @@ def trial_counts(trials: dict[str, dict[str, Any]]) -> dict[str, int]:
             counts["stopped_early"] += bool(rec.get("stopped_early"))
         elif rec.get("status") == "ERROR":
             counts["errored"] += 1
+        elif rec.get("status") == "STOPPED":  # cut when the sweep ended (its time budget)
+            counts["stopped"] += 1
     return counts

@@ -70,6 +70,8 @@ def check_resources(spec, available: dict[str, float]) -> None:
         )
 
 
+# statuses a trial keeps once the sweep is done with it
+CLOSED = ("TERMINATED", "ERROR", "LOST", "CANCELLED", "STOPPED")
 LOST_REASON = (
     "its driver died before Ray Tune checkpointed this trial, so the resumed sweep "
     "ran another trial in its place"
@@ -84,9 +86,11 @@ def close_open_trials(
     the Optuna study, so nothing stays RUNNING forever."""
     import optuna
 
+    from search._searcher import RAY_TRIAL_ATTR
+
     closed = []
     for trial_id, rec in store.trials(sweep_id).items():
-        if trial_id not in known and rec.get("status") not in ("TERMINATED", "ERROR", status):
+        if trial_id not in known and rec.get("status") not in CLOSED:
             store.write_trial(
                 sweep_id, trial_id, {**rec, "status": status, "error": reason}, None, status.lower()
             )
@@ -94,9 +98,17 @@ def close_open_trials(
     storage = optuna_storage(store.url, sweep_id, store.keys)
     study = optuna.load_study(study_name=sweep_id, storage=storage)
     for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        if trial.system_attrs.get(RAY_TRIAL_ATTR) in known:
+            continue  # Ray Tune still has it: closed by the next call, with its own status
         storage.set_trial_system_attr(trial._trial_id, f"sweep:{status.lower()}", reason)
         storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
     return closed
+
+
+def _stopped_reason(spec) -> str:
+    if spec.time_budget_s is not None:
+        return f"running when the sweep's time budget (time_budget_s={spec.time_budget_s:g}) ended"
+    return "running when the sweep ended"
 
 
 def uploaded_data(store, sweep_id: str, record: dict[str, Any], spec):
@@ -269,6 +281,8 @@ def execute_sweep(
             on_fields=lambda **fields: store.set_fields(sweep_id, **fields),
         )
         close_open_trials(store, sweep_id, {t.trial_id for t in outcome.trials})
+        # what Ray Tune still ran when the run ended (its time budget): kept with its epochs
+        close_open_trials(store, sweep_id, status="STOPPED", reason=_stopped_reason(spec))
         finished = {
             "best_trial": outcome.winner.trial_id,
             "best_metric": outcome.winner.value,

@@ -425,6 +425,7 @@ def status(sweep_id, redis_url, prefix, watch, as_json):
         click.echo(
             f"  trials: {counts['done']} done ({counts['stopped_early']} stopped early), "
             f"{counts['running']} running, {counts['errored']} errored"
+            + (f", {counts['stopped']} cut by the time budget" if counts["stopped"] else "")
         )
         for move in record.get("history", []):
             extra = f" ({move['reason']})" if move.get("reason") else ""

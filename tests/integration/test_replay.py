@@ -59,6 +59,52 @@ def test_a_replayed_sweep_runs_every_trial_through_the_control_plane(redis_url, 
     assert list((tmp_path / "runs" / record["id"]).glob("*/checkpoint_*/state.json"))
 
 
+def test_trials_running_when_the_time_budget_ends_are_closed_with_their_epochs(redis_url, tmp_path):
+    """Ray Tune ends a run at time_budget_s without telling the callbacks or the searcher
+    about the trials still running: they used to stay RUNNING in Redis and in the study."""
+    spec = {
+        "name": "budget",
+        "trial": "replay",
+        "replay": {"epoch_seconds": 10.0, "time_scale": 1.0},  # 5 to 15 s per epoch
+        "trials": 50,
+        "concurrency": 2,
+        "time_budget_s": 80,
+        "asha": {"max_epochs": 4, "grace_period": 1, "reduction_factor": 2},
+        "storage": str(tmp_path / "runs"),
+        "space": TINY_SPACE,
+    }
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    args = [sys.executable, "-m", "cluster"]
+    done = subprocess.run(
+        [*args, "launch", str(path), "--redis-url", redis_url, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    record = json.loads(done.stdout[done.stdout.index("{") :])
+    assert record["status"] == "succeeded"
+    trials = RedisStateStore(redis_url).trials(record["id"])
+    statuses = {t["status"] for t in trials.values()}
+    assert statuses <= {"TERMINATED", "STOPPED"} and "STOPPED" in statuses, statuses
+    for trial in trials.values():
+        if trial["status"] == "STOPPED":  # what it trained before the budget ended stays
+            assert "time_budget_s=80" in trial["error"] and len(trial["history"]) == trial["epochs"]
+    study = optuna.load_study(
+        study_name=record["id"], storage=optuna_storage(redis_url, record["id"], Keys())
+    )
+    assert not [t for t in study.trials if t.state == optuna.trial.TrialState.RUNNING]
+    status = subprocess.run(
+        [*args, "status", record["id"], "--redis-url", redis_url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    stopped = sum(t["status"] == "STOPPED" for t in trials.values())
+    assert f"0 running, 0 errored, {stopped} cut by the time budget" in status.stdout
+
+
 def test_a_replay_trial_loads_neither_tensorflow_nor_keras():
     code = (
         "import pickle, sys\nfrom search._replay import ReplayContext, ReplayConfig, replay_trial\n"
