@@ -17,13 +17,15 @@ def _curves(curves_from: str | None, redis_url, prefix):
 
     if curves_from is None:
         try:
-            return CurveTable.load(), "the bundled IMDB curves (search/curves)"
+            table = CurveTable.load()
         except FileNotFoundError:
             raise BadInput(
                 "this installation has no bundled curve table (search/curves/"
                 "imdb-4800.jsonl.gz); record one with bench/record_curves.py, or replay a "
                 "past sweep with --curves SWEEP_ID"
             ) from None
+        size = len(table.first_seed())
+        return table, f"the bundled IMDB curves ({size} configurations, search/curves)"
     store = open_store(redis_url, prefix)
     require_sweep(store, curves_from)
     table = CurveTable.from_trials(store.trials(curves_from), f"sweep {curves_from}")
@@ -58,7 +60,8 @@ def _curves(curves_from: str | None, redis_url, prefix):
 def simulate(spec, workers, seeds, trials, curves_from, overhead, plot, redis_url, prefix, as_json):
     """Replay SPEC's searcher and ASHA settings on a simulated clock, over learning curves:
     the expected time to a good model (within 0.5 points of the best the curves hold) and
-    the trial-epochs it costs, over --seeds runs.
+    the trial-epochs it costs, over --seeds runs. The spec's time_budget_s ends each
+    simulated sweep as it would end the real one.
 
     \b
     Examples:
@@ -102,8 +105,10 @@ def simulate(spec, workers, seeds, trials, curves_from, overhead, plot, redis_ur
     target = table.best_final() - 0.005
     method = "service" if parsed.feedback == "pruned" else "stock"
     outcomes = [
-        run(method, parsed, curves, workers, seed, overhead_s=overhead) for seed in range(seeds)
-    ]
+        run(method, parsed, curves, workers, seed, budget_s=parsed.time_budget_s,
+            overhead_s=overhead)
+        for seed in range(seeds)
+    ]  # fmt: skip
     times = sorted(o.time_to(target) for o in outcomes)
     reached = [t for t in times if math.isfinite(t)]
     summary = {
@@ -118,6 +123,7 @@ def simulate(spec, workers, seeds, trials, curves_from, overhead, plot, redis_ur
         ),
         "median_best": round(statistics.median(o.best or 0.0 for o in outcomes), 4),
         "median_makespan_s": round(statistics.median(o.makespan for o in outcomes), 1),
+        "median_trials_finished": statistics.median(o.finished for o in outcomes),
         "median_trial_epochs": statistics.median(o.trial_epochs for o in outcomes),
         "median_stopped_early": statistics.median(o.stopped_early for o in outcomes),
     }

@@ -77,3 +77,24 @@ def test_simulate_refuses_what_it_cannot_replay(redis_url, tmp_path):
         main, ["simulate", _spec(tmp_path), "--curves", stopped, "--redis-url", redis_url]
     )
     assert few.exit_code == 2 and "has 3 full-length configurations" in few.output, few.output
+
+
+def test_simulate_runs_the_default_spec_on_the_bundled_imdb_curves(tmp_path):
+    from search._surrogate import CurveTable
+
+    bundled = CurveTable.load(None)
+    result = CliRunner().invoke(main, ["simulate", "--workers", "2", "--seeds", "2", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["trials"] == 12 and summary["workers"] == 2  # the default spec's sweep
+    assert str(len(bundled.first_seed())) in summary["curves"]
+    assert summary["target_val_accuracy"] == round(bundled.best_final() - 0.005, 4)
+    assert 12 <= summary["median_trial_epochs"] <= 48
+    assert summary["median_trials_finished"] == 12
+    # the spec's time budget ends the simulated sweep as it ends a real one
+    spec = tmp_path / "budget.yaml"
+    spec.write_text(yaml.safe_dump({"trials": 1000, "time_budget_s": 300}))
+    budget = CliRunner().invoke(main, ["simulate", str(spec), "--seeds", "2", "--json"])
+    assert budget.exit_code == 0, budget.output
+    cut = json.loads(budget.output)
+    assert cut["median_makespan_s"] == 300 and 0 < cut["median_trials_finished"] < 1000
