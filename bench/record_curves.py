@@ -246,6 +246,9 @@ def main(argv: list[str] | None = None) -> int:
         stopped = True
         print("stopped: the runs finished so far are kept; run the same command to go on")
     finally:
+        if stopped:  # runs in flight are lost either way: end them now, not when they finish
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                process.terminate()
         pool.shutdown(wait=not stopped, cancel_futures=True)
         provenance = args.out.with_name(args.out.name.replace(".jsonl.gz", ".provenance.json"))
         history = json.loads(provenance.read_text()) if provenance.exists() else []
