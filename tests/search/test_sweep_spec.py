@@ -35,6 +35,15 @@ def test_quick_example_parses_and_round_trips():
     assert parse_sweep_spec(yaml.safe_load(yaml.safe_dump(spec_to_dict(spec)))) == spec
 
 
+def test_cluster_example_is_a_large_sweep_every_node_can_store():
+    from search import is_remote_uri
+
+    spec = parse_sweep_spec(load_yaml(str(EXAMPLES / "cluster.yaml")))
+    assert spec.concurrency >= 32 and spec.trials >= 10 * spec.concurrency
+    assert is_remote_uri(spec.storage) and spec.max_failures >= 1
+    assert parse_sweep_spec(spec_to_dict(spec)) == spec
+
+
 def test_quality_example_pretrains_embeddings_at_the_largest_dimension():
     spec = parse_sweep_spec(load_yaml(str(EXAMPLES / "quality.yaml")))
     assert spec.data.pretrain_embeddings and spec.space.max_embedding_dim == 128
