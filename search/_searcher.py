@@ -137,6 +137,22 @@ class FidelityAwareOptunaSearch(OptunaSearch):
         return False
 
     # -- a trial the study already closed ----------------------------------------------
+    def _known(self, trial_id: str) -> bool:
+        """Whether this searcher can tell the study about the trial, reattaching it first if
+        needed: a resumed driver can restore Ray's trial list from a snapshot newer than the
+        searcher's, so Ray reports trials this searcher never suggested; the study (in
+        Redis) has them, found by the Ray trial id each one carries."""
+        import optuna
+
+        if trial_id in self._ot_trials:
+            return True
+        for frozen in self._ot_study.get_trials(deepcopy=False):
+            if frozen.system_attrs.get(RAY_TRIAL_ATTR) == trial_id:
+                self._ot_trials[trial_id] = optuna.Trial(self._ot_study, frozen._trial_id)
+                return True
+        log.warning("trial %s is not in the study: its results stay out of TPE", trial_id)
+        return False
+
     def _closed_state(self, trial_id: str):
         """The state the study closed this trial in, or None while it is open there.
 
@@ -152,6 +168,8 @@ class FidelityAwareOptunaSearch(OptunaSearch):
         return state if state != TrialState.RUNNING else None
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
+        if not self._known(trial_id):
+            return None
         if self._closed_state(trial_id) is not None:
             value = result.get(self.metric) if isinstance(self.metric, str) else None
             step = result.get("training_iteration")
@@ -201,6 +219,9 @@ class FidelityAwareOptunaSearch(OptunaSearch):
     ) -> None:
         from optuna.trial import TrialState
 
+        if trial_id not in self._completed_trials and not self._known(trial_id):
+            self._completed_trials.add(trial_id)
+            return None
         closed = self._closed_state(trial_id)
         if closed is not None:
             self._completed_trials.add(trial_id)

@@ -139,6 +139,43 @@ def test_a_trial_the_study_closed_before_the_driver_died_does_not_end_the_resume
     assert restored.suggest("t2") is not None  # the restored searcher goes on
 
 
+def test_a_trial_ray_restored_but_the_searchers_snapshot_predates_is_reattached_from_the_study(
+    redis_url, tmp_path
+):
+    """Ray's trial list can be snapshotted after the searcher's: the resumed run reports a
+    trial the restored searcher never suggested (Ray's OptunaSearch raised KeyError and the
+    resume failed). It is found in the study by its Ray trial id and told there."""
+    import optuna
+
+    from cluster._keys import Keys
+    from cluster._optuna_journal import optuna_storage
+    from search import parse_sweep_spec
+    from search._searcher import make_searcher
+
+    spec = parse_sweep_spec({"trials": 4, "asha": {"max_epochs": 4, "grace_period": 1}})
+    storage = optuna_storage(redis_url, "newer", Keys())
+    searcher = make_searcher(spec, "newer", storage)
+    searcher.suggest("t1")
+    searcher.save(str(tmp_path / "snapshot.pkl"))  # the searcher's snapshot: t1 only
+    searcher.suggest("t2")  # then t2 starts, and the driver dies
+    searcher.on_trial_result("t2", {"training_iteration": 1, "val_accuracy": 0.7})
+
+    restored = make_searcher(spec, "newer", optuna_storage(redis_url, "newer", Keys()))
+    restored.restore(str(tmp_path / "snapshot.pkl"))
+    restored.on_trial_result("t2", {"training_iteration": 1, "val_accuracy": 0.71})
+    restored.on_trial_result("t2", {"training_iteration": 2, "val_accuracy": 0.8})
+    restored.on_trial_complete("t2", {"training_iteration": 2, "val_accuracy": 0.8})
+    restored.on_trial_result("ghost", {"training_iteration": 1, "val_accuracy": 0.5})
+    restored.on_trial_complete("ghost", {"training_iteration": 1, "val_accuracy": 0.5})
+    trials = optuna.load_study(study_name="newer", storage=storage).trials
+    assert len(trials) == 2  # the unknown "ghost" added nothing
+    second = trials[1]
+    assert second.system_attrs["sweep:ray_trial"] == "t2"
+    assert second.state == optuna.trial.TrialState.PRUNED  # stopped at 2 of 4 epochs
+    assert second.intermediate_values == {1: 0.7, 2: 0.8}
+    assert restored.suggest("t3") is not None
+
+
 def test_a_trial_the_study_failed_that_ray_runs_to_its_end_is_told_as_a_trial_of_its_own(
     redis_url, tmp_path
 ):
