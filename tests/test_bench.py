@@ -388,8 +388,8 @@ def test_record_curves_quick_appends_and_resumes_after_a_stop(learnable_archive,
     assert json.loads(out[out.index("{") :])["runs_after"] == kept
 
 
-@pytest.mark.slow
-def test_simulate_quick_compares_every_method_on_a_recorded_table(tmp_path):
+def _synthetic_curve_table(tmp_path):
+    """A learnable 40-configuration curve table (5 of them with 3 seeds), as a recorder file."""
     import gzip
 
     sys.path.insert(0, str(BENCH.parent))
@@ -400,6 +400,12 @@ def test_simulate_quick_compares_every_method_on_a_recorded_table(tmp_path):
     with gzip.open(path, "wt") as fh:
         for r in table.runs:
             fh.write(json.dumps(_row(r.index, r.seed, r.config, r.curve)) + "\n")
+    return table, path
+
+
+@pytest.mark.slow
+def test_simulate_quick_compares_every_method_on_a_recorded_table(tmp_path):
+    table, path = _synthetic_curve_table(tmp_path)
     result = run_bench("simulate.py", "--table", path, "--plots", tmp_path / "plots")
     assert result["configurations"] == 40 and result["seeds"] == 2
     assert result["surrogate_validation"]["configurations"] == 40
@@ -422,16 +428,7 @@ def test_simulate_quick_compares_every_method_on_a_recorded_table(tmp_path):
 
 @pytest.mark.slow
 def test_tune_defaults_quick_changes_one_setting_at_a_time(tmp_path):
-    import gzip
-
-    sys.path.insert(0, str(BENCH.parent))
-    from tests.search.test_simulate import _row, _table
-
-    table = _table(40, seeds=3)
-    path = tmp_path / "curves.jsonl.gz"
-    with gzip.open(path, "wt") as fh:
-        for r in table.runs:
-            fh.write(json.dumps(_row(r.index, r.seed, r.config, r.curve)) + "\n")
+    _, path = _synthetic_curve_table(tmp_path)
     result = run_bench("tune_defaults.py", "--table", path)
     variants = result["by_workers"]["2"]["variants"]
     assert list(variants) == ["default", "reduction_factor=3", "constant_liar"]
