@@ -37,6 +37,12 @@ SHARED_MOUNT = "/mnt/sweep"
 NODE_DISK = "/mnt/node"
 HOME = f"{NODE_DISK}/home"
 _libc = ctypes.CDLL(None, use_errno=True)
+# Tests seed Python's global generator (keras.utils.set_random_seed), which would give every
+# run the same tag and subnet; names here must differ between runs, so they use the OS's.
+_rng = random.SystemRandom()
+# Which process owns each cluster's namespaces: a run killed before its teardown (a machine
+# restart, SIGKILL) leaves them behind, and the next run removes those whose owner is gone.
+OWNERS = Path("/run/sweep-netcluster")
 
 
 def available() -> str | None:
@@ -59,11 +65,68 @@ def _ip(*args: str) -> str:
 def _free_subnet() -> ipaddress.IPv4Network:
     taken = _ip("-4", "route") + _ip("-4", "addr")
     choices = list(range(16, 250))
-    random.shuffle(choices)
+    _rng.shuffle(choices)
     for third in choices:
         if f"10.213.{third}." not in taken:
             return ipaddress.IPv4Network(f"10.213.{third}.0/24")
     raise RuntimeError("no free 10.213.x.0/24 subnet")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_namespaces(tag: str) -> None:
+    """Kill what runs in the namespaces named ``tag-*`` and delete them and the host's veth."""
+    for name in _ip("netns", "list").split():
+        if not name.startswith(f"{tag}-"):
+            continue
+        for pid in _ip("netns", "pids", name).split():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGKILL)
+        with contextlib.suppress(RuntimeError):
+            _ip("netns", "del", name)
+    with contextlib.suppress(RuntimeError):
+        _ip("link", "del", f"{tag}h")
+
+
+def reap_orphans() -> list[str]:
+    """Remove the clusters whose owning process has died; returns their tags."""
+    reaped = []
+    for record in OWNERS.glob("sw*") if OWNERS.is_dir() else ():
+        try:
+            owner = int(record.read_text().strip() or 0)
+        except (OSError, ValueError):
+            owner = 0
+        if owner and _alive(owner):
+            continue
+        _remove_namespaces(record.name)
+        record.unlink(missing_ok=True)
+        reaped.append(record.name)
+    return reaped
+
+
+def _new_tag() -> str:
+    """A tag no namespace on this machine uses, recorded as owned by this process."""
+    OWNERS.mkdir(parents=True, exist_ok=True)
+    in_use = _ip("netns", "list")
+    for _ in range(100):
+        tag = f"sw{_rng.randrange(16**4):04x}"
+        if f"{tag}-" in in_use:
+            continue
+        try:
+            with (OWNERS / tag).open("x") as record:
+                record.write(str(os.getpid()))
+        except FileExistsError:
+            continue
+        return tag
+    raise RuntimeError(f"no free namespace tag (see `ip netns list` and {OWNERS})")
 
 
 def _connect_in(netns: str, port: int, timeout: float = 10.0) -> socket.socket:
@@ -297,7 +360,8 @@ class NetCluster:
         self.root, self.project = Path(root), Path(project)
         self.shared = self.root / "shared"  # the NFS-style share every node mounts
         self.shared.mkdir(parents=True, exist_ok=True)
-        self.tag = f"sw{random.randrange(16**4):04x}"
+        reap_orphans()
+        self.tag = _new_tag()
         self.subnet = _free_subnet()
         self.switch = f"{self.tag}-switch"
         self.host_ip = str(self.subnet.network_address + 1)
@@ -329,6 +393,7 @@ class NetCluster:
             node.kill()
         with contextlib.suppress(RuntimeError):
             _ip("netns", "del", self.switch)  # takes the bridge and the host's veth with it
+        (OWNERS / self.tag).unlink(missing_ok=True)
 
 
 def wait_for(predicate, timeout: float, what: str, interval: float = 0.5):
