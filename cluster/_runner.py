@@ -72,22 +72,19 @@ def check_resources(spec, available: dict[str, float]) -> None:
 
 # statuses a trial keeps once the sweep is done with it
 CLOSED = ("TERMINATED", "ERROR", "LOST", "CANCELLED", "STOPPED")
-LOST_REASON = (
-    "its driver died before Ray Tune checkpointed this trial, so the resumed sweep "
-    "ran another trial in its place"
-)
 
 
 def close_open_trials(
-    store, sweep_id: str, known=(), status: str = "LOST", reason: str = LOST_REASON
+    store, sweep_id: str, known=(), status: str = "LOST", reason: str | None = None
 ) -> list[str]:
     """Trials left open when a sweep ends (started by a killed driver and never checkpointed
     by Ray Tune, or stopped by a cancel) are closed with ``status`` in Redis and as FAIL in
     the Optuna study, so nothing stays RUNNING forever."""
     import optuna
 
-    from search._searcher import RAY_TRIAL_ATTR
+    from search._searcher import LOST_REASON, RAY_TRIAL_ATTR
 
+    reason = LOST_REASON if reason is None else reason
     closed = []
     for trial_id, rec in store.trials(sweep_id).items():
         if trial_id not in known and rec.get("status") not in CLOSED:

@@ -27,7 +27,13 @@ from model import (
 )
 
 from ._replay import ReplayContext, replay_trial
-from ._searcher import make_scheduler, make_searcher
+from ._searcher import (
+    close_lost,
+    finished_in_run,
+    finished_ray_trials,
+    make_scheduler,
+    make_searcher,
+)
 from ._single import branch_blend, report_writer
 from ._sweep_spec import SweepSpec, experiment_path, join_storage, spec_to_dict, storage_root
 from ._trial import TrialContext, lstm_trial, trial_configs
@@ -80,9 +86,13 @@ def _tuner(
     )
     path = experiment_path(spec, run.name)
     if resume and tune.Tuner.can_restore(path):
+        if optuna_storage is not None:
+            close_lost(optuna_storage, sweep_id, run.name, snapshot_trial_ids(path))
         return tune.Tuner.restore(path, trainable=trainable, resume_errored=True)
     # an extension must not replay the first run's draws: each run seeds TPE differently
-    searcher = make_searcher(spec, sweep_id, optuna_storage, seed_offset=run.index)
+    searcher = make_searcher(
+        spec, sweep_id, optuna_storage, seed_offset=run.index, run_name=run.name, quota=run.trials
+    )
     scheduler = make_scheduler(spec)
     return tune.Tuner(
         trainable,
@@ -120,6 +130,23 @@ class Run:
         return cls(sweep_id if index == 0 else f"{sweep_id}.ext{index}", trials, index)
 
 
+def snapshot_trial_ids(path: str) -> set[str]:
+    """Ray trial ids in the newest experiment snapshot at ``path`` (local or remote): the
+    trials ``Tuner.restore`` will bring back, read as it reads them."""
+    import json
+
+    from ray.train._internal.storage import get_fs_and_path
+    from ray.tune.execution.experiment_state import _find_newest_experiment_checkpoint
+
+    fs, fs_path = get_fs_and_path(path)
+    newest = _find_newest_experiment_checkpoint(fs_path, fs=fs)
+    if newest is None:
+        return set()
+    with fs.open_input_stream(newest) as stream:
+        state = json.loads(stream.read())
+    return {json.loads(trial)["trial_id"] for trial, _ in state["trial_data"]}
+
+
 def past_trials(spec: SweepSpec, runs: Sequence[Run]) -> list[TrialSummary]:
     """Trials of earlier runs, read back from their Ray Tune experiments."""
     from ray.tune import ExperimentAnalysis, ResultGrid
@@ -145,10 +172,15 @@ def lost_on_restore(error: Any) -> bool:
     return error is not None and _GONE_CHECKPOINT in str(error)
 
 
-def shortfall(run: Run, trials: Sequence[TrialSummary]) -> int:
+def shortfall(run: Run, trials: Sequence[TrialSummary], finished_elsewhere=frozenset()) -> int:
     """Trials a resumed run still owes: the ones Ray Tune never restored (its searcher state
-    was newer than its trial list when the driver died) and the ones lost on restore."""
-    return max(0, run.trials - sum(t.status != LOST for t in trials))
+    was newer than its trial list when the driver died) and the ones lost on restore.
+
+    ``finished_elsewhere``: Ray trial ids of the run that the study has as finished, which
+    includes trials that ended after Ray's last experiment snapshot and before the driver
+    died (so Ray's results lack them): they count as done."""
+    done = {t.trial_id for t in trials if t.status != LOST} | set(finished_elsewhere)
+    return max(0, run.trials - len(done))
 
 
 def settle_restored(trials: Sequence[TrialSummary], finished: set[str]) -> list[TrialSummary]:
@@ -340,8 +372,6 @@ def run_sweep(
     tuner = _tuner(spec, sweep_id, runs[-1], data, optuna_storage, callbacks, stopper, resume)
     latest = summarize(tuner.fit(), spec.metric)
     if resume and optuna_storage is not None:
-        from ._searcher import finished_ray_trials  # imports Ray Tune: only where it runs
-
         latest = settle_restored(latest, finished_ray_trials(optuna_storage, sweep_id))
     trials = past_trials(spec, runs[:-1]) + latest
     # A resumed run can come back short (see ``shortfall``): replacement runs, recorded as
@@ -349,7 +379,12 @@ def run_sweep(
     # Not under a time budget (there the budget, not the count, ends the run) or a cancel.
     cancelled = stopper is not None and stopper.stop_all()
     for _ in range(MAX_REPLACEMENT_RUNS if resume and not spec.time_budget_s else 0):
-        missing = shortfall(runs[-1], latest)
+        elsewhere = (
+            finished_in_run(optuna_storage, sweep_id, runs[-1].name)
+            if optuna_storage is not None
+            else set()
+        )
+        missing = shortfall(runs[-1], latest, elsewhere)
         if not missing or cancelled:
             break
         runs.append(Run(f"{sweep_id}.replace{len(runs)}", missing, len(runs)))

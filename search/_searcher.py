@@ -16,7 +16,17 @@ then from a random sampler; only when none of ``max_resample`` tries is new (the
 exhausted, or nearly) is the repeat kept.
 
 Each Optuna trial carries the Ray Tune trial id it ran as (``sweep:ray_trial``), so a resumed
-sweep can tell which of the trials Ray restores had in fact finished before the driver died.
+sweep can tell which of the trials Ray restores had in fact finished before the driver died,
+and the Ray Tune run it belongs to (``sweep:run``).
+
+Quota. A run asks for ``quota`` trials. Ray Tune counts the trials it created, from its last
+experiment snapshot when a killed driver is resumed; trials that started after that snapshot
+and finished before the kill are in the study (and in Redis) but not in Ray's count, and Ray
+would run as many again. The searcher counts the run's trials in the study and tells Ray it
+has finished once they reach the quota. Before Ray restores a run, the run's trials still
+open in the study that Ray's snapshot lacks are closed as lost (``close_lost``), so they do
+not count and others run in their place; trials lost on restore (their checkpoint gone)
+are made up afterwards (``search._driver.shortfall``).
 """
 
 from __future__ import annotations
@@ -31,6 +41,12 @@ from ray.tune.search.optuna import OptunaSearch
 log = logging.getLogger(__name__)
 DUPLICATE_ATTR = "sweep:duplicate"
 RAY_TRIAL_ATTR = "sweep:ray_trial"
+RUN_ATTR = "sweep:run"
+LOST_ATTR = "sweep:lost"  # a trial its driver lost: closed FAIL, its place given to another
+LOST_REASON = (
+    "its driver died before Ray Tune checkpointed this trial, so the resumed sweep "
+    "ran another trial in its place"
+)
 
 
 def finished_ray_trials(storage: Any, study_name: str) -> set[str]:
@@ -46,6 +62,36 @@ def finished_ray_trials(storage: Any, study_name: str) -> set[str]:
     }
 
 
+def finished_in_run(storage: Any, study_name: str, run_name: str) -> set[str]:
+    """Ray Tune trial ids of run ``run_name`` whose Optuna trial is COMPLETE or PRUNED."""
+    import optuna
+    from optuna.trial import TrialState
+
+    study = optuna.load_study(study_name=study_name, storage=storage)
+    return {
+        t.system_attrs[RAY_TRIAL_ATTR]
+        for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+        if RAY_TRIAL_ATTR in t.system_attrs and t.system_attrs.get(RUN_ATTR) == run_name
+    }
+
+
+def close_lost(storage: Any, study_name: str, run_name: str, ray_trials: set[str]) -> list[str]:
+    """Close as lost (FAIL, ``sweep:lost``) the run's trials still open in the study that
+    Ray's experiment snapshot (``ray_trials``) does not have; returns their Ray trial ids."""
+    import optuna
+    from optuna.trial import TrialState
+
+    study = optuna.load_study(study_name=study_name, storage=storage)
+    lost = []
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        ray_trial = t.system_attrs.get(RAY_TRIAL_ATTR)
+        if t.system_attrs.get(RUN_ATTR) == run_name and ray_trial not in ray_trials:
+            storage.set_trial_system_attr(t._trial_id, LOST_ATTR, LOST_REASON)
+            storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+            lost.append(ray_trial)
+    return lost
+
+
 def config_key(params: dict[str, Any]) -> str:
     """A canonical text of a configuration, equal for equal configurations."""
     return json.dumps(params, sort_keys=True, default=str)
@@ -59,9 +105,13 @@ class FidelityAwareOptunaSearch(OptunaSearch):
         feedback: str = "pruned",
         max_resample: int = 48,
         tpe_retries: int = 4,
+        run_name: str | None = None,
+        quota: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.run_name = run_name
+        self.quota = quota
         self.max_epochs = max_epochs
         self.feedback = feedback
         self.max_resample = max_resample
@@ -78,14 +128,50 @@ class FidelityAwareOptunaSearch(OptunaSearch):
             self._keys = keys
 
     # -- duplicates -------------------------------------------------------------------
-    def suggest(self, trial_id: str) -> dict | None:
+    def set_max_concurrency(self, max_concurrent: int) -> bool:
+        """Ray's ``max_concurrent_trials``, enforced here instead of by Ray's
+        ConcurrencyLimiter: the limiter drops the completion of any trial it does not hold as
+        live (one Ray restored from a snapshot newer than the searcher's, an errored one Ray
+        resumes), so that trial's end would never reach the study."""
+        self.max_live = max_concurrent
+        return True
+
+    def suggest(self, trial_id: str) -> dict | str | None:
+        counted, live = self._run_counts()
+        if counted is not None and counted >= self.quota:
+            from ray.tune.search import Searcher
+
+            return Searcher.FINISHED
+        if 0 < getattr(self, "max_live", 0) <= live:
+            return None  # Ray asks again when a trial ends
         params = self._suggest_unseen(trial_id)
         if params is not None and trial_id in self._ot_trials:
-            ot_trial = self._ot_trials[trial_id]
-            self._ot_study._storage.set_trial_system_attr(
-                ot_trial._trial_id, RAY_TRIAL_ATTR, trial_id
-            )
+            storage, ot_trial = self._ot_study._storage, self._ot_trials[trial_id]
+            storage.set_trial_system_attr(ot_trial._trial_id, RAY_TRIAL_ATTR, trial_id)
+            if getattr(self, "run_name", None) is not None:
+                storage.set_trial_system_attr(ot_trial._trial_id, RUN_ATTR, self.run_name)
         return params
+
+    def _run_counts(self) -> tuple[int | None, int]:
+        """This run's trials in the study (running, finished or failed by Ray Tune; not
+        skipped duplicates or trials closed as lost), None without a run name or quota; and
+        how many of them are running."""
+        from optuna.trial import TrialState
+
+        quota, run = getattr(self, "quota", None), getattr(self, "run_name", None)
+        if run is None or self._ot_study is None:
+            return None, sum(t not in self._completed_trials for t in self._ot_trials)
+        counted = live = 0
+        for t in self._ot_study.get_trials(deepcopy=False):
+            attrs = t.system_attrs
+            if attrs.get(RUN_ATTR) != run or LOST_ATTR in attrs:
+                continue
+            counted += 1
+            live += (
+                t.state == TrialState.RUNNING
+                and attrs.get(RAY_TRIAL_ATTR) not in self._completed_trials
+            )
+        return (counted if quota is not None else None), live
 
     def _suggest_unseen(self, trial_id: str) -> dict | None:
         from optuna.samplers import RandomSampler
@@ -162,9 +248,12 @@ class FidelityAwareOptunaSearch(OptunaSearch):
         from optuna.trial import TrialState
 
         ot_trial = self._ot_trials.get(trial_id)
-        if ot_trial is None or trial_id in self._completed_trials:
+        if ot_trial is None or trial_id in self.__dict__.get("_reruns", ()):
             return None
         state = self._ot_study._storage.get_trial(ot_trial._trial_id).state
+        if trial_id in self._completed_trials:
+            # told FAIL when it errored; Ray resumes errored trials on a resume
+            return state if state == TrialState.FAIL else None
         return state if state != TrialState.RUNNING else None
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
@@ -188,6 +277,7 @@ class FidelityAwareOptunaSearch(OptunaSearch):
         import optuna
         from optuna.trial import TrialState
 
+        self.__dict__.setdefault("_reruns", set()).add(trial_id)
         failed = self._ot_study._storage.get_trial(self._ot_trials[trial_id]._trial_id)
         steps = self.__dict__.get("_rerun_values", {}).pop(trial_id, {})
         epochs = int(result.get("training_iteration") or 0)
@@ -209,7 +299,15 @@ class FidelityAwareOptunaSearch(OptunaSearch):
                 values=values,
                 state=TrialState.PRUNED if pruned else TrialState.COMPLETE,
                 intermediate_values=steps if isinstance(self.metric, str) else None,
-                system_attrs={RAY_TRIAL_ATTR: trial_id, "sweep:rerun_of": failed.number},
+                system_attrs={
+                    RAY_TRIAL_ATTR: trial_id,
+                    "sweep:rerun_of": failed.number,
+                    **(
+                        {RUN_ATTR: failed.system_attrs[RUN_ATTR]}
+                        if RUN_ATTR in failed.system_attrs
+                        else {}
+                    ),
+                },
             )
         )
 
@@ -257,10 +355,13 @@ def make_searcher(
     optuna_storage: Any = None,
     seed_offset: int = 0,
     sampler: Any = None,
+    run_name: str | None = None,
+    quota: int | None = None,
 ) -> FidelityAwareOptunaSearch:
     """The sweep's searcher: TPE on the sweep's Optuna study (in memory without a storage),
     random for its first ``spec.startup_trials`` trials; ``sampler`` replaces TPE (the
-    simulator's random search)."""
+    simulator's random search). ``run_name`` and ``quota``: the Ray Tune run it serves and
+    how many trials that run owes (see the module's docstring)."""
     import optuna
 
     metric, mode = spec.objectives
@@ -283,6 +384,8 @@ def make_searcher(
         sampler=sampler,
         max_epochs=spec.asha.max_epochs,
         feedback=spec.feedback,
+        run_name=run_name,
+        quota=quota,
     )
 
 

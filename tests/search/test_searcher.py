@@ -210,3 +210,120 @@ def test_a_trial_the_study_failed_that_ray_runs_to_its_end_is_told_as_a_trial_of
     from search._searcher import finished_ray_trials
 
     assert finished_ray_trials(storage, "failed") == {"t1"}
+
+
+def test_a_resumed_run_stops_at_its_quota_counting_trials_that_ended_after_rays_snapshot(
+    redis_url, tmp_path
+):
+    """Ray restores its trial count from its last experiment snapshot; a trial that started
+    after it and finished before the driver died is in the study only. The searcher counts
+    the run's trials in the study, so Ray does not run that trial's share again; a trial
+    lost with the driver (open in the study, not in Ray's snapshot) is closed as lost and
+    replaced."""
+    import optuna
+    from ray.tune.search import Searcher
+
+    from cluster._keys import Keys
+    from cluster._optuna_journal import optuna_storage
+    from search import parse_sweep_spec
+    from search._searcher import LOST_ATTR, close_lost, finished_in_run, make_searcher
+
+    spec = parse_sweep_spec({"trials": 4, "asha": {"max_epochs": 2, "grace_period": 1}})
+    storage = optuna_storage(redis_url, "quota", Keys())
+    searcher = make_searcher(spec, "quota", storage, run_name="quota", quota=4)
+    for t in ("t1", "t2"):
+        searcher.suggest(t)
+    searcher.save(str(tmp_path / "snapshot.pkl"))  # Ray's snapshot: two trials
+    searcher.suggest("t3")
+    searcher.on_trial_complete("t3", {"training_iteration": 2, "val_accuracy": 0.8})
+    searcher.suggest("t4")  # running when the driver dies: lost
+    assert finished_in_run(storage, "quota", "quota") == {"t3"}
+    assert finished_in_run(storage, "quota", "another run") == set()
+
+    restored = make_searcher(spec, "quota", optuna_storage(redis_url, "quota", Keys()))
+    restored.restore(str(tmp_path / "snapshot.pkl"))
+    assert restored.suggest("t5") == Searcher.FINISHED  # t4 still open: four trials
+    assert close_lost(storage, "quota", "another run", {"t1", "t2"}) == []
+    assert close_lost(storage, "quota", "quota", {"t1", "t2"}) == ["t4"]
+    (t4,) = [
+        t for t in optuna.load_study(study_name="quota", storage=storage).trials if t.number == 3
+    ]
+    assert t4.state == optuna.trial.TrialState.FAIL and LOST_ATTR in t4.system_attrs
+    # stock Ray would run two more (t5, t6); t3 is done, so one: in t4's place
+    assert isinstance(restored.suggest("t5"), dict)
+    assert restored.suggest("t6") == Searcher.FINISHED
+
+
+def test_a_trial_that_errored_and_that_ray_resumes_to_its_end_is_told_as_a_trial_of_its_own(
+    redis_url, tmp_path
+):
+    """Ray resumes errored trials on a resume (``resume_errored``): one the study has as
+    FAIL (told when it errored) that now finishes reaches the study as a new trial."""
+    import optuna
+
+    from cluster._keys import Keys
+    from cluster._optuna_journal import optuna_storage
+    from search import parse_sweep_spec
+    from search._searcher import RUN_ATTR, finished_in_run, make_searcher
+
+    spec = parse_sweep_spec({"trials": 2, "asha": {"max_epochs": 4, "grace_period": 1}})
+    storage = optuna_storage(redis_url, "errored", Keys())
+    searcher = make_searcher(spec, "errored", storage, run_name="r", quota=2)
+    searcher.suggest("t1")
+    searcher.on_trial_result("t1", {"training_iteration": 1, "val_accuracy": 0.6})
+    searcher.on_trial_complete("t1", None, error=True)
+    searcher.save(str(tmp_path / "snapshot.pkl"))
+
+    restored = make_searcher(spec, "errored", optuna_storage(redis_url, "errored", Keys()))
+    restored.restore(str(tmp_path / "snapshot.pkl"))
+    restored.on_trial_result("t1", {"training_iteration": 2, "val_accuracy": 0.7})
+    restored.on_trial_complete("t1", {"training_iteration": 4, "val_accuracy": 0.75})
+    restored.on_trial_complete("t1", {"training_iteration": 4, "val_accuracy": 0.75})
+    failed, rerun = optuna.load_study(study_name="errored", storage=storage).trials
+    assert failed.state == optuna.trial.TrialState.FAIL
+    assert rerun.state == optuna.trial.TrialState.COMPLETE and rerun.value == 0.75
+    assert rerun.intermediate_values == {2: 0.7, 4: 0.75}
+    assert rerun.system_attrs[RUN_ATTR] == "r"
+    assert finished_in_run(storage, "errored", "r") == {"t1"}
+
+
+def test_concurrency_is_limited_by_the_searcher_so_every_trials_end_reaches_the_study(
+    redis_url, tmp_path
+):
+    """Ray wraps a searcher in its ConcurrencyLimiter for ``max_concurrent_trials``; the
+    limiter drops the end of a trial it does not hold as live (an errored trial Ray resumes,
+    one restored from a snapshot newer than the searcher's). Ours limits concurrency itself
+    and the limiter passes everything through."""
+    import optuna
+    from ray.tune.search import ConcurrencyLimiter
+
+    from cluster._keys import Keys
+    from cluster._optuna_journal import optuna_storage
+    from search import parse_sweep_spec
+    from search._searcher import make_searcher
+
+    spec = parse_sweep_spec({"trials": 6, "asha": {"max_epochs": 2, "grace_period": 1}})
+    storage = optuna_storage(redis_url, "limit", Keys())
+    limiter = ConcurrencyLimiter(
+        make_searcher(spec, "limit", storage, run_name="r", quota=6), max_concurrent=2
+    )
+    limiter.set_search_properties(None, None, {})
+    assert isinstance(limiter.suggest("t1"), dict) and isinstance(limiter.suggest("t2"), dict)
+    assert limiter.suggest("t3") is None  # two running
+    limiter.on_trial_complete("t1", {"training_iteration": 2, "val_accuracy": 0.8})
+    assert isinstance(limiter.suggest("t3"), dict)
+    limiter.on_trial_complete("t2", None, error=True)
+    limiter.save(str(tmp_path / "snapshot.pkl"))
+
+    restored = ConcurrencyLimiter(
+        make_searcher(spec, "limit", optuna_storage(redis_url, "limit", Keys())), max_concurrent=2
+    )
+    restored.restore(str(tmp_path / "snapshot.pkl"))
+    restored.set_search_properties(None, None, {})
+    # Ray resumes the errored t2 (resume_errored) and it runs to its end
+    restored.on_trial_result("t2", {"training_iteration": 1, "val_accuracy": 0.6})
+    restored.on_trial_complete("t2", {"training_iteration": 2, "val_accuracy": 0.7})
+    by_ray = {}
+    for t in optuna.load_study(study_name="limit", storage=storage).trials:
+        by_ray.setdefault(t.system_attrs["sweep:ray_trial"], []).append(t.state.name)
+    assert by_ray == {"t1": ["COMPLETE"], "t2": ["FAIL", "COMPLETE"], "t3": ["RUNNING"]}

@@ -106,3 +106,5 @@ def test_a_resumed_run_owes_the_trials_it_lost_or_never_restored():
     assert [t.status for t in settled] == ["TERMINATED", "TERMINATED", LOST, "ERROR"]
     assert shortfall(run, settled) == 2
     assert shortfall(Run("s", trials=2), settled) == 0
+    # "e" ended after Ray's last snapshot, before the kill: the study has it, Ray does not
+    assert shortfall(run, settled, finished_elsewhere={"a", "b", "e"}) == 1
