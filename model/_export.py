@@ -72,10 +72,25 @@ def _hash_tree(root: Path) -> dict[str, str]:
     return {p.relative_to(root).as_posix(): file_digests(p)["sha256"] for p in files}
 
 
+def _strict_json(value):
+    """``value`` with non-finite floats (a metric that was never computed) as ``None``:
+    ``NaN`` and ``Infinity`` are not JSON, and strict parsers (browsers, jq, Go) reject them."""
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _strict_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strict_json(v) for v in value]
+    if isinstance(value, np.generic):
+        return _strict_json(value.item())
+    return value
+
+
 def write_metadata(folder: Path, metadata: dict) -> dict:
     """(Re)write ``metadata.json`` with the sha256 of every other file in ``folder``."""
-    metadata = {**metadata, "files": _hash_tree(folder)}
-    (folder / METADATA_FILE).write_text(json.dumps(metadata, indent=2, sort_keys=True, default=str))
+    metadata = _strict_json({**metadata, "files": _hash_tree(folder)})
+    text = json.dumps(metadata, indent=2, sort_keys=True, default=str, allow_nan=False)
+    (folder / METADATA_FILE).write_text(text)
     return metadata
 
 

@@ -154,3 +154,28 @@ def test_export_holds_weights_but_no_optimizer_state(exported):
         weights.visit(names.append)
     assert any("lstm" in n for n in names)
     assert not [n for n in names if "optimizer" in n]
+
+
+def test_metadata_is_strict_json_even_with_a_metric_never_computed(tmp_path):
+    """A run without validation data reports NaN; metadata.json stays parseable by strict
+    JSON parsers (NaN and Infinity are not JSON) and says null."""
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "weights.bin").write_bytes(b"\0")
+    write_metadata(
+        folder,
+        {
+            "val": {
+                "accuracy": float("nan"),
+                "loss": np.float32("inf"),
+                "curve": [0.5, float("nan")],
+            }
+        },
+    )
+
+    def refuse(constant):
+        raise ValueError(f"not JSON: {constant}")
+
+    meta = json.loads((folder / "metadata.json").read_text(), parse_constant=refuse)
+    assert meta["val"] == {"accuracy": None, "loss": None, "curve": [0.5, None]}
+    assert "weights.bin" in meta["files"]
