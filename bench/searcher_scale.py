@@ -1,7 +1,8 @@
 """The sweep's searcher as the study grows: suggestion latency at study sizes up to N.
 
 The real searcher (``search._searcher.make_searcher``: TPE behind the fidelity-aware
-``OptunaSearch``) on the default space, asked and told N trials in turn (a quarter each
+``OptunaSearch``, with the run's quota and the concurrency limit the driver sets) on the
+default space, asked and told N trials in turn (a quarter each
 stopped at 1, 2, 3 and 4 epochs, as ASHA leaves them), with its study in memory and in
 Redis (the journal a sweep uses). Prints p50 and p99 of the suggestion time over the 50
 suggestions before each size, and the study's size in Redis.
@@ -38,7 +39,9 @@ def measure(storage, trials: int, sizes: list[int]) -> dict:
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     spec = parse_sweep_spec({"trials": trials})
-    searcher = make_searcher(spec, "scale", storage)
+    # as the driver builds it: the run's quota counted in the study, concurrency limited here
+    searcher = make_searcher(spec, "scale", storage, run_name="scale", quota=trials)
+    searcher.set_max_concurrency(spec.concurrency)
     times = []
     for i in range(trials):
         began = time.perf_counter()
