@@ -64,7 +64,7 @@ class Probe:
     def install(self) -> None:
         from ray.tune.execution.experiment_state import _ExperimentCheckpointManager
 
-        from search._searcher import FidelityAwareOptunaSearch
+        from sweep.search._searcher import FidelityAwareOptunaSearch
 
         probe = self
         suggest = FidelityAwareOptunaSearch.suggest
@@ -119,7 +119,7 @@ def _round(value: float | None, digits: int = 4) -> float | None:
 def _timed_cli(args: list[str], env: dict) -> float:
     began = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "cluster", *args], env=env, capture_output=True, text=True
+        [sys.executable, "-m", "sweep.cluster", *args], env=env, capture_output=True, text=True
     )
     if done.returncode:
         raise RuntimeError(f"sweep {' '.join(args)}: {done.stderr[-500:]}")
@@ -171,9 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     import redis
     from ray.cluster_utils import Cluster
 
-    from cluster import RedisStateStore
-    from cluster._runner import execute_sweep
-    from search import parse_sweep_spec, spec_to_dict
+    from sweep.cluster import RedisStateStore
+    from sweep.cluster._runner import execute_sweep
+    from sweep.search import parse_sweep_spec, spec_to_dict
 
     probe = Probe(sizes)
     probe.install()

@@ -93,8 +93,8 @@ def project_path(
 ) -> dict:
     import keras
 
-    from data import sequence_view
-    from model import (
+    from sweep.data import sequence_view
+    from sweep.model import (
         ModelConfig,
         TrainConfig,
         build_model,
@@ -188,8 +188,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.rounds is not None and args.rounds < 1:
         parser.error(f"--rounds {args.rounds}: must be at least 1")
-    from data import DataConfig, prepare_splits, vectorize_splits
-    from model import use_projected_lstm
+    from sweep.data import DataConfig, prepare_splits, vectorize_splits
+    from sweep.model import use_projected_lstm
 
     n, length, vocab, emb, units, batch = (
         (2000, 64, 5000, 32, 16, 128) if args.quick else (None, 200, 20_000, 128, 64, 128)

@@ -59,7 +59,7 @@ def trial_epochs_to_reach(events, target: float) -> int | None:
 def run_one(spec, data, storage: str, name: str, **changes) -> dict:
     """One sweep ``name`` of ``spec`` with ``changes`` (spec keys, e.g. ``feedback``, ``seed``);
     every reported epoch is kept in arrival order under ``_events``."""
-    from search import search_only
+    from sweep.search import search_only
 
     recorder = _recorder()
     spec = replace(spec, storage=storage, **changes)
@@ -113,8 +113,8 @@ def paired_runs(args, name: str, trials: int, concurrency: int, seeds, variants:
     lower of its seed's bests. Returns the base spec, the data and the rows."""
     import ray
 
-    from cluster import start_local_ray
-    from search import parse_sweep_spec, prepare_data
+    from sweep.cluster import start_local_ray
+    from sweep.search import parse_sweep_spec, prepare_data
 
     spec = parse_sweep_spec(
         {

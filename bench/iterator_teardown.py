@@ -55,7 +55,7 @@ def main() -> None:
     import numpy as np
     import tensorflow as tf
 
-    from model import configure_runtime, make_dataset
+    from sweep.model import configure_runtime, make_dataset
 
     configure_runtime(cpus=1, seed=0)  # as a trial runs: 1-thread pools
     rng = np.random.default_rng(0)

@@ -95,7 +95,7 @@ def lstm_steps(vocab: int, batch: int, steps: int, emb: int, units: int, reps: i
 
     from _custom_lstm import CustomBPTTLSTM  # bench/ is on sys.path when run as a script
 
-    from model import FusedAdam, ProjectedLSTM
+    from sweep.model import FusedAdam, ProjectedLSTM
 
     def model(kind: str):
         ids = keras.Input((steps,), dtype="int32")
@@ -163,7 +163,7 @@ def default_space_steps(quick: bool) -> list[dict]:
     """ms per training step of default-space models with either LSTM kernel."""
     import numpy as np
 
-    from model import ModelConfig, TrainConfig, build_model, compile_model
+    from sweep.model import ModelConfig, TrainConfig, build_model, compile_model
 
     vocab, steps, buckets = (500, 16, 1024) if quick else (20_000, 300, 262_144)
     cases = DEFAULT_SPACE_CASES[:2] if quick else DEFAULT_SPACE_CASES

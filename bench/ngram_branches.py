@@ -27,8 +27,8 @@ def bag_only(vec, config, train_config) -> dict:
     """Train the n-gram branch alone (its own output layer) and test it."""
     import keras
 
-    from model import evaluate, fit
-    from model._builders import _ngram_bag
+    from sweep.model import evaluate, fit
+    from sweep.model._builders import _ngram_bag
 
     ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
     out = keras.layers.Dense(1, activation="sigmoid")(_ngram_bag(ids, config))
@@ -51,7 +51,7 @@ def branches(model_dir: str, texts, labels) -> dict:
     import numpy as np
     import tensorflow as tf
 
-    from model import load_model
+    from sweep.model import load_model
 
     full, meta = load_model(model_dir)
     if not meta["model_config"].get("ngram_buckets"):
@@ -90,8 +90,8 @@ def main() -> None:
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
-    from data import DataConfig, prepare_splits, vectorize_splits
-    from model import (
+    from sweep.data import DataConfig, prepare_splits, vectorize_splits
+    from sweep.model import (
         ModelConfig,
         TrainConfig,
         branch_logits,

@@ -39,7 +39,7 @@ EPOCH_KEYS = ("epoch", "val_accuracy", "val_loss", "val_auc", "accuracy", "loss"
 
 def read_table(path: Path) -> list[dict]:
     """Every complete run in ``path`` (a stopped recorder can leave a cut last member)."""
-    from search._surrogate import read_rows
+    from sweep.search._surrogate import read_rows
 
     return read_rows(path)
 
@@ -116,7 +116,7 @@ _SPEC = None
 
 def _load(spec_mapping: dict) -> None:
     global _DATA, _SPEC
-    from search import parse_sweep_spec, prepare_data
+    from sweep.search import parse_sweep_spec, prepare_data
 
     _SPEC = parse_sweep_spec(spec_mapping)
     _, _DATA = prepare_data(_SPEC, progress=False)
@@ -125,7 +125,7 @@ def _load(spec_mapping: dict) -> None:
 def _train(index: int, seed: int, config: dict, threads: float, gpus: float) -> dict:
     from dataclasses import replace
 
-    from search import TrialContext, train_epochs
+    from sweep.search import TrialContext, train_epochs
 
     context = TrialContext(
         replace(_SPEC.train, seed=seed), _SPEC.asha.max_epochs, threads, _SPEC.metric, gpus
@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.seed_configs < 0 or args.max_reviews < 0 or args.threads <= 0 or args.gpus < 0:
         parser.error("--seed-configs and --max-reviews must be 0 or more, --threads above 0")
 
-    from search import parse_sweep_spec, spec_to_dict
+    from sweep.search import parse_sweep_spec, spec_to_dict
 
     mapping = {
         "name": "curves",

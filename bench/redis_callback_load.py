@@ -23,7 +23,7 @@ from types import SimpleNamespace
 import numpy as np
 import redis
 
-from cluster import RedisStateCallback, RedisStateStore
+from sweep.cluster import RedisStateCallback, RedisStateStore
 
 
 def _free_port() -> int:

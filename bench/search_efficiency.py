@@ -117,7 +117,7 @@ def _epoch_logger(timeline: Timeline, trial: str, config: dict):
 
 
 def _views(data, config):
-    from data import sequence_view
+    from sweep.data import sequence_view
 
     v, n = config["vocab_size"], config["sequence_length"]
     return (
@@ -127,8 +127,8 @@ def _views(data, config):
 
 
 def _train(config, data, spec, epochs, callbacks=()):
-    from model import build_model, compile_model, fit
-    from search import trial_configs
+    from sweep.model import build_model, compile_model, fit
+    from sweep.search import trial_configs
 
     model_cfg, train_cfg = trial_configs(config, spec.train)
     train, val = _views(data, config)
@@ -141,7 +141,7 @@ def _train(config, data, spec, epochs, callbacks=()):
 def run_service(spec, data, budget: float, storage: str) -> Timeline:
     from ray.tune import Callback
 
-    from search import search_only
+    from sweep.search import search_only
 
     timeline = Timeline(budget)
 
@@ -163,7 +163,7 @@ def run_service(spec, data, budget: float, storage: str) -> Timeline:
 def run_keras_tuner(spec, data, budget: float, directory: str, seed: int) -> Timeline:
     import keras_tuner as kt
 
-    from search import SHARED_PARAMS, Choice, IntRange
+    from sweep.search import SHARED_PARAMS, Choice, IntRange
 
     timeline = Timeline(budget)
     space = spec.space
@@ -196,15 +196,15 @@ def run_keras_tuner(spec, data, budget: float, directory: str, seed: int) -> Tim
 
     class Model(kt.HyperModel):
         def build(self, hp):
-            from model import build_model, compile_model
-            from search import trial_configs
+            from sweep.model import build_model, compile_model
+            from sweep.search import trial_configs
 
             model_cfg, train_cfg = trial_configs(config_of(hp), spec.train)
             return compile_model(build_model(model_cfg), train_cfg)
 
         def fit(self, hp, model, *args, callbacks=(), epochs=1, initial_epoch=0, **kwargs):
-            from model import fit
-            from search import trial_configs
+            from sweep.model import fit
+            from sweep.search import trial_configs
 
             config = config_of(hp)
             _, train_cfg = trial_configs(config, spec.train)
@@ -272,8 +272,8 @@ def run_optuna_sequential(spec, data, budget: float, seed: int) -> Timeline:
 
 def test_accuracy(spec, data, timeline: Timeline) -> float | None:
     """The best configuration retrained on train for its best epoch count, tested once."""
-    from data import sequence_view
-    from model import evaluate
+    from sweep.data import sequence_view
+    from sweep.model import evaluate
 
     best = timeline.best()
     if best is None:
@@ -376,7 +376,7 @@ def run_seed(spec, data, budget: float, seed: int) -> dict:
     shut down before the single-process tools get the whole machine."""
     import ray
 
-    from cluster import start_local_ray
+    from sweep.cluster import start_local_ray
 
     spec = replace(spec, seed=seed)
     timelines = {}
@@ -411,7 +411,7 @@ def main() -> None:
     if args.concurrency < 1:
         parser.error(f"--concurrency {args.concurrency}: must be at least 1")
 
-    from search import parse_sweep_spec, prepare_data
+    from sweep.search import parse_sweep_spec, prepare_data
 
     # quick: Ray's start, the first trial's TensorFlow import and one epoch fit in 30 s on a
     # slow 2-core VM (15 s did not, on one)

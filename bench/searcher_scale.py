@@ -1,6 +1,6 @@
 """The sweep's searcher as the study grows: suggestion latency at study sizes up to N.
 
-The real searcher (``search._searcher.make_searcher``: TPE behind the fidelity-aware
+The real searcher (``sweep.search._searcher.make_searcher``: TPE behind the fidelity-aware
 ``OptunaSearch``, with the run's quota and the concurrency limit the driver sets) on the
 default space, asked and told N trials in turn (a quarter each
 stopped at 1, 2, 3 and 4 epochs, as ASHA leaves them), with its study in memory and in
@@ -34,8 +34,8 @@ def _free_port() -> int:
 def measure(storage, trials: int, sizes: list[int]) -> dict:
     import optuna
 
-    from search import parse_sweep_spec
-    from search._searcher import make_searcher
+    from sweep.search import parse_sweep_spec
+    from sweep.search._searcher import make_searcher
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     spec = parse_sweep_spec({"trials": trials})
@@ -72,8 +72,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import redis
 
-    from cluster._keys import Keys
-    from cluster._optuna_journal import optuna_storage
+    from sweep.cluster._keys import Keys
+    from sweep.cluster._optuna_journal import optuna_storage
 
     port = _free_port()
     with tempfile.TemporaryDirectory() as folder:

@@ -1,7 +1,7 @@
 """Search efficiency at 1 to 128 workers, on recorded IMDB learning curves (simulated clock).
 
 Every method makes its own decisions with its own code: this service's searcher with Ray Tune's
-ASHAScheduler (``search._simulate``), stock ``OptunaSearch`` feedback with ASHA, random search
+ASHAScheduler (``sweep.search._simulate``), stock ``OptunaSearch`` feedback with ASHA, random search
 with ASHA, plain Optuna TPE with full-length trials (one at a time, and W at a time on one
 study), and KerasTuner's Hyperband oracle driven through its oracle API by W workers. Curves
 come from the surrogate fitted on the table (``--curves tabular``: recorded configurations
@@ -31,9 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
-from search import parse_sweep_spec
-from search._simulate import METHODS, Clock, Outcome, record_best, simulate
-from search._surrogate import CurveTable, Surrogate, Tabular, cross_validate
+from sweep.search import parse_sweep_spec
+from sweep.search._simulate import METHODS, Clock, Outcome, record_best, simulate
+from sweep.search._surrogate import CurveTable, Surrogate, Tabular, cross_validate
 
 ALL_METHODS = (*METHODS, "kerastuner_hyperband")
 
@@ -52,7 +52,7 @@ def keras_tuner_space(space):
     """The sweep's space as KerasTuner hyperparameters (conditionals declared for all)."""
     import keras_tuner as kt
 
-    from search._space import Choice, FloatRange, IntRange
+    from sweep.search._space import Choice, FloatRange, IntRange
 
     hp = kt.HyperParameters()
     for name, param in vars(space).items():
@@ -314,7 +314,7 @@ def _space_of(table: CurveTable) -> dict:
     provenance = Path(str(table.source).replace(".jsonl.gz", ".provenance.json"))
     if provenance.exists():
         return json.loads(provenance.read_text())[-1]["space"]
-    from search import spec_to_dict
+    from sweep.search import spec_to_dict
 
     return spec_to_dict(parse_sweep_spec({}))["space"]
 

@@ -39,7 +39,14 @@ VARIANTS = {  # --compare: (name, optimizer, LSTM kernel) for the baseline and t
 def run(vec, variant: tuple[str, str, str], seed: int, sizes, epochs: int) -> dict:
     import keras
 
-    from model import ModelConfig, TrainConfig, build_model, compile_model, configure_runtime, fit
+    from sweep.model import (
+        ModelConfig,
+        TrainConfig,
+        build_model,
+        compile_model,
+        configure_runtime,
+        fit,
+    )
 
     name, optimizer, kernel = variant
 
@@ -75,7 +82,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.seeds < 1:
         parser.error(f"--seeds {args.seeds}: must be at least 1")
-    from data import DataConfig, prepare_splits, vectorize_splits
+    from sweep.data import DataConfig, prepare_splits, vectorize_splits
 
     n, sizes, epochs, seeds = (
         (1000, (2000, 64, 16, 8, 64), 2, 2)

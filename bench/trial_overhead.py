@@ -63,7 +63,7 @@ def _starts():
 def measure(spec, data, reuse: bool, storage: str) -> dict:
     from dataclasses import replace
 
-    from search import search_only
+    from sweep.search import search_only
 
     starts = _starts()
     wall = time.perf_counter()
@@ -102,8 +102,8 @@ def main() -> None:
 
     import ray
 
-    from cluster import start_local_ray
-    from search import parse_sweep_spec, prepare_data
+    from sweep.cluster import start_local_ray
+    from sweep.search import parse_sweep_spec, prepare_data
 
     trials = args.trials or (4 if args.quick else 24)
     spec = parse_sweep_spec(

@@ -3,11 +3,11 @@
 Each variant is the sweep's default spec with one key changed (ASHA's grace period,
 reduction factor and brackets; TPE's start-up trials, ``constant_liar`` and ``multivariate``;
 fidelity-aware against stock feedback), run by this service's searcher and Ray Tune's
-ASHAScheduler on the simulated clock (``search._simulate``) at each worker count, over the same
-seeds. Printed as JSON per worker count and variant: time to the target (within 0.5 points of
-the table's best; quartiles over seeds), how many seeds reached it, the best at the budget,
-trial-epochs, and the ratio of the variant's median time to the default's with a bootstrap
-95 % interval (under 1: the variant is faster).
+ASHAScheduler on the simulated clock (``sweep.search._simulate``) at each worker count,
+over the same seeds. Printed as JSON per worker count and variant: time to the target (within
+0.5 points of the table's best; quartiles over seeds), how many seeds reached it, the best at
+the budget, trial-epochs, and the ratio of the variant's median time to the default's with a
+bootstrap 95 % interval (under 1: the variant is faster).
 
     python bench/tune_defaults.py --workers 2,32 --seeds 20
     python bench/tune_defaults.py --quick
@@ -26,8 +26,8 @@ import time
 import numpy as np
 from simulate import _int_list, _quartiles, _space_of, _strict, ratio_interval, run_method
 
-from search import parse_sweep_spec
-from search._surrogate import CurveTable, Surrogate
+from sweep.search import parse_sweep_spec
+from sweep.search._surrogate import CurveTable, Surrogate
 
 # name: the spec keys it changes (the default spec: grace 1, reduction 2, 1 bracket,
 # 10 start-up trials, no constant liar, univariate TPE, pruned feedback)

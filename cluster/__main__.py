@@ -1,4 +1,4 @@
-"""``python -m cluster`` = the ``sweep`` command."""
+"""``python -m sweep.cluster`` = the ``sweep`` command."""
 
 from ._cli import main
 

@@ -25,8 +25,8 @@ def metadata_sha256(artifact: str) -> str:
 
 def fetch_artifact(artifact: str, output: str, expected_sha256: str | None = None) -> Path:
     """Copy ``artifact`` (local folder or pyarrow URI) to ``output`` and verify it."""
-    from data import file_digests
-    from model import ModelFileError, verify_export
+    from sweep.data import file_digests
+    from sweep.model import ModelFileError, verify_export
 
     out = Path(output)
     if out.exists() and any(out.iterdir()):

@@ -13,7 +13,7 @@ from typing import Any
 import click
 from ray.tune import Callback, Stopper
 
-from search import lost_on_restore
+from sweep.search import lost_on_restore
 
 from ._status import CANCELLED
 from ._store import StateRegressed, StateStore

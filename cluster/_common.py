@@ -54,6 +54,20 @@ def require_sweep(store, sweep_id: str) -> dict[str, Any]:
     return record
 
 
+def require_restorable(record: dict[str, Any]) -> None:
+    """Refuse to restore a sweep whose checkpoints name the 0.1 module layout."""
+    from ._store import MODULE_LAYOUT
+
+    if record.get("module_layout") != MODULE_LAYOUT:
+        raise BadInput(
+            f"sweep {record['id']} was launched by sweep 0.1, whose Ray Tune checkpoints name "
+            "the modules `search`, `model`, `data` and `cluster`; since 0.2 they are "
+            "`sweep.search`, ..., so this version cannot restore them. Resume or extend it with "
+            f"sweep 0.1, or launch a new sweep with `--warm-start {record['id']}` to start from "
+            "its best configurations (its Redis records are kept)."
+        )
+
+
 def echo_json(obj: Any) -> None:
     click.echo(json.dumps(obj, indent=2, sort_keys=True, default=str))
 

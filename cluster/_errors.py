@@ -22,9 +22,9 @@ class WorkFailed(click.ClickException):
 
 
 def _input_errors() -> tuple[type[BaseException], ...]:
-    from data import DataError
-    from model import ConfigError, ModelFileError
-    from search import SpecError
+    from sweep.data import DataError
+    from sweep.model import ConfigError, ModelFileError
+    from sweep.search import SpecError
 
     return DataError, ConfigError, ModelFileError, SpecError
 

@@ -6,7 +6,7 @@ from dataclasses import asdict
 
 import click
 
-from ._common import open_store, require_sweep
+from ._common import open_store, require_restorable, require_sweep
 from ._errors import BadInput, cli_errors
 from ._options import run_options
 
@@ -32,7 +32,7 @@ def extend(sweep_id, trials, address, follow, redis_url, prefix, quiet, as_json)
     Example:
       sweep extend imdb-lstm-20261124-101500-ab12 --trials 8
     """
-    from search import Run
+    from sweep.search import Run
 
     from ._runner import sweep_runs
     from ._status import RUNNING, TransitionError
@@ -40,6 +40,7 @@ def extend(sweep_id, trials, address, follow, redis_url, prefix, quiet, as_json)
 
     store = open_store(redis_url, prefix)
     record = require_sweep(store, sweep_id)
+    require_restorable(record)
     runs = sweep_runs(record)
     new = Run.of(sweep_id, len(runs), trials)
     try:

@@ -12,7 +12,7 @@ PICK_DIR = "picks"
 
 def pick_trial(store, record: dict[str, Any], points: float, cost: str | None):
     """The cheapest trial within ``points`` percentage points of the best (from Redis)."""
-    from search import parse_recorded_spec, smallest_within
+    from sweep.search import parse_recorded_spec, smallest_within
 
     from ._runner import scored_trials
 
@@ -29,7 +29,7 @@ def export_pick(store, record: dict[str, Any], points: float, cost: str | None) 
 
     Returns the pick record: trial, metric, cost, artifact and the sha256 of its metadata.
     """
-    from search import Winner, experiment_path, join_storage, prepare_data, retrain_and_export
+    from sweep.search import Winner, experiment_path, join_storage, prepare_data, retrain_and_export
 
     spec, chosen = pick_trial(store, record, points, cost)
     cost = cost or spec.cost or "params"

@@ -46,7 +46,7 @@ def _missing(path: Path, where: str) -> BadInput:
 
 def place_here(spec):
     """The driver runs in this process: local paths made absolute, data checked here."""
-    from search import storage_root
+    from sweep.search import storage_root
 
     data = spec.data
     path = _local_source(data.source)

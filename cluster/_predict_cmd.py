@@ -17,7 +17,7 @@ MAX_CHARS = 1_000_000  # longer texts are cut here; the model only reads sequenc
 def _read_input(path: str, text_column: str | None):
     import pandas as pd
 
-    from data import DataError, check_utf8
+    from sweep.data import DataError, check_utf8
 
     p = Path(path)
     if p.stat().st_size == 0:
@@ -75,7 +75,7 @@ def predict(model_dir, texts, input_csv, output_csv, text_column, as_json):
     """
     if bool(texts) == bool(input_csv):
         raise BadInput("give either TEXT arguments or --input CSV (not both, not neither)")
-    from model import LABELS, load_model, predict_texts
+    from sweep.model import LABELS, load_model, predict_texts
 
     if input_csv:
         frame, column = _read_input(input_csv, text_column)

@@ -134,7 +134,7 @@ def submit_sweep_job(
     prefix: str = "sweep:",
     uploads: dict[str, Path] | None = None,
 ) -> str:
-    """Submit ``python -m cluster.job ACTION ID``; returns the Ray job id.
+    """Submit ``python -m sweep.cluster.job ACTION ID``; returns the Ray job id.
 
     ``uploads`` (name -> local file) travel with the job: the driver finds them under
     ``.sweep-inputs/`` in its working directory.
@@ -153,7 +153,7 @@ def submit_sweep_job(
             env[name] = os.environ[name]
     entrypoint = " ".join(
         shlex.quote(a)
-        for a in ["python", "-m", "cluster.job", action, sweep_id, "--prefix", prefix]
+        for a in ["python", "-m", "sweep.cluster.job", action, sweep_id, "--prefix", prefix]
     )
     with tempfile.TemporaryDirectory(prefix="sweep-job-") as tmp:
         runtime_env = {"env_vars": env, **_working_dir(uploads or {}, Path(tmp))}

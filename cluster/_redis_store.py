@@ -14,7 +14,7 @@ from redis.retry import Retry
 from ._keys import Keys
 from ._settings import redact, strip_password, with_password
 from ._status import PENDING, check_move
-from ._store import StateRegressed, StoreUnavailable, SweepExists
+from ._store import MODULE_LAYOUT, StateRegressed, StoreUnavailable, SweepExists
 
 _JSON_FIELDS = (
     "spec",
@@ -136,6 +136,7 @@ class RedisStateStore:
             "spec": json.dumps(spec),
             "storage": storage,
             "history": json.dumps([{"status": PENDING, "at": now}]),
+            "module_layout": MODULE_LAYOUT,  # what its checkpoints' pickles name
         }
         key = self.keys.sweep(sweep_id)
         with self._client.pipeline() as pipe:
@@ -246,6 +247,15 @@ class RedisStateStore:
             (t, float(s))
             for t, s in fetch(self.keys.leaderboard(sweep_id), 0, end, withscores=True)
         ]
+
+    def ranked_trials(
+        self, sweep_id: str, mode: str, top: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Trial records best first (leaderboard order), then those without a result."""
+        table = self.trials(sweep_id)
+        order = [t for t, _ in self.leaderboard(sweep_id, mode)]
+        order += sorted(t for t in table if t not in order)
+        return [table[t] for t in order if t in table][:top]
 
     def events(self, sweep_id: str, count: int = 100) -> list[dict[str, Any]]:
         rows = self._client.xrange(self.keys.events(sweep_id), count=count)

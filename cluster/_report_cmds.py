@@ -40,7 +40,7 @@ def evaluate(model_dir, data_source, max_reviews, output, quiet, as_json):
     Example:
       sweep evaluate my-model/ --data ../shared/data/imdb/aclImdb_v1.tar.gz -o report/
     """
-    from search import evaluate_export
+    from sweep.search import evaluate_export
 
     metrics = evaluate_export(
         model_dir, output, data_source, max_reviews, progress=not (quiet or as_json)
@@ -89,7 +89,7 @@ def describe(data_source, output, quiet, as_json):
     Example:
       sweep data describe --data ../shared/data/imdb/aclImdb_v1.tar.gz -o data-report/
     """
-    from data import describe_dataset, load_dataset
+    from sweep.data import describe_dataset, load_dataset
 
     dataset = load_dataset(data_source, progress=not (quiet or as_json))
     summary = describe_dataset(dataset, output, progress=not (quiet or as_json))
@@ -122,7 +122,7 @@ def report(sweep_id, output, redis_url, prefix, as_json):
     """
     import optuna
 
-    from search import parse_recorded_spec, write_search_report
+    from sweep.search import parse_recorded_spec, write_search_report
 
     from ._optuna_journal import optuna_storage
 

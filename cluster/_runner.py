@@ -1,6 +1,6 @@
 """Run a recorded sweep in this process: the entry point of the Ray job (driver).
 
-``python -m cluster.job run ID`` on the cluster, or in-process for a local sweep.
+``python -m sweep.cluster.job run ID`` on the cluster, or in-process for a local sweep.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def start_local_ray(**init_kwargs: Any) -> None:
 
 def check_resources(spec, available: dict[str, float]) -> None:
     """Refuse per-trial resources that no node of this (non-autoscaling) cluster can give."""
-    from search import SpecError
+    from sweep.search import SpecError
 
     if spec.resources.cpus > available.get("CPU", 0):
         raise SpecError(
@@ -82,7 +82,7 @@ def close_open_trials(
     the Optuna study, so nothing stays RUNNING forever."""
     import optuna
 
-    from search._searcher import LOST_REASON, RAY_TRIAL_ATTR
+    from sweep.search._searcher import LOST_REASON, RAY_TRIAL_ATTR
 
     reason = LOST_REASON if reason is None else reason
     closed = []
@@ -116,7 +116,7 @@ def uploaded_data(store, sweep_id: str, record: dict[str, Any], spec):
 
     import pyarrow.fs as pafs
 
-    from search import experiment_path, join_storage
+    from sweep.search import experiment_path, join_storage
 
     upload = record.get("data_upload")
     if not upload:
@@ -146,7 +146,7 @@ WARM_START_TOP = 3  # best configurations taken from each earlier sweep
 
 def sweep_runs(record: dict[str, Any]):
     """The sweep's Ray Tune runs (one per launch or extend), oldest first."""
-    from search import Run
+    from sweep.search import Run
 
     spec_trials = int((record.get("spec") or {}).get("trials", 1))
     rows = record.get("runs") or [{"name": record["id"], "trials": spec_trials, "index": 0}]
@@ -171,7 +171,7 @@ def recorded_fingerprint(record: dict[str, Any]) -> str | None:
 
 def warm_sources(store, sweep_ids, top: int = WARM_START_TOP):
     """The best ``top`` configurations of each earlier sweep, with its data fingerprint."""
-    from search import WarmSource
+    from sweep.search import WarmSource
 
     out = []
     for source_id in sweep_ids:
@@ -188,7 +188,7 @@ def warm_sources(store, sweep_ids, top: int = WARM_START_TOP):
 
 def scored_trials(store, sweep_id: str, spec, cost: str | None = None):
     """Trials with a metric and a measured cost, from the state store."""
-    from search import Scored
+    from sweep.search import Scored
 
     cost = cost or spec.cost or "params"
     rows = (Scored.from_record(r, cost) for r in store.trials(sweep_id).values())
@@ -197,7 +197,7 @@ def scored_trials(store, sweep_id: str, spec, cost: str | None = None):
 
 def pareto_records(store, sweep_id: str, spec, cost: str | None = None) -> list[dict[str, Any]]:
     """The Pareto front (metric against cost) as records for the sweep hash."""
-    from search import pareto_front
+    from sweep.search import pareto_front
 
     cost = cost or spec.cost or "params"
     return [
@@ -222,7 +222,7 @@ def execute_sweep(
     ``extra_callbacks``: more Ray Tune callbacks (benchmarks measure the run with them)."""
     import ray
 
-    from search import (
+    from sweep.search import (
         finished_ray_trials,
         join_storage,
         parse_recorded_spec,

@@ -13,7 +13,7 @@ from ._errors import BadInput, cli_errors
 
 def _curves(curves_from: str | None, redis_url, prefix):
     """The curve table: a past sweep's trials in Redis, else the bundled IMDB table."""
-    from search._surrogate import CurveTable
+    from sweep.search._surrogate import CurveTable
 
     if curves_from is None:
         try:
@@ -70,8 +70,8 @@ def simulate(spec, workers, seeds, trials, curves_from, overhead, plot, redis_ur
     """
     from dataclasses import replace
 
-    from search._simulate import simulate as run
-    from search._surrogate import Surrogate, uncovered
+    from sweep.search._simulate import simulate as run
+    from sweep.search._surrogate import Surrogate, uncovered
 
     from ._sweep_cmds import _load_spec
 

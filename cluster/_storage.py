@@ -55,7 +55,7 @@ def storage_refusal(
     trials itself, or when declared a folder every node mounts (``shared``), which the driver
     then checks from every node.
     """
-    from search import is_remote_uri
+    from sweep.search import is_remote_uri
 
     if is_remote_uri(storage) or shared:
         return None
@@ -115,7 +115,7 @@ def check_storage_from_nodes(root: str, timeout_s: float = 120.0) -> list[NodeIn
     import ray
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-    from search import join_storage
+    from sweep.search import join_storage
 
     nodes = connected_nodes()
     folder = join_storage(root, PROBE_DIR, uuid.uuid4().hex)  # this check's own folder

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+# Ray Tune's checkpoints pickle classes by module path: a sweep launched before the package
+# became ``sweep`` (0.1: top-level ``search``, ``model``, ...) names modules 0.2 lacks.
+MODULE_LAYOUT = "sweep"
+
 
 class StoreUnavailable(RuntimeError):
     """The state store cannot be reached or refused our credentials."""

@@ -11,6 +11,7 @@ from ._common import (
     ago,
     echo_json,
     open_store,
+    require_restorable,
     require_sweep,
     store_options,
     trial_counts,
@@ -21,7 +22,7 @@ from ._options import pretrain_option, run_options
 
 def _override(spec, **values):
     """Apply CLI overrides (``section__key`` for nested sections)."""
-    from search import SpecError
+    from sweep.search import SpecError
 
     nested: dict[str, dict] = {}
     top = {}
@@ -57,7 +58,7 @@ def _warm_start_ids(text: str | None) -> list[str]:
 def _load_spec(path):
     import yaml
 
-    from search import default_spec_text, load_yaml, parse_sweep_spec
+    from sweep.search import default_spec_text, load_yaml, parse_sweep_spec
 
     return parse_sweep_spec(load_yaml(path) if path else yaml.safe_load(default_spec_text()))
 
@@ -223,7 +224,7 @@ def launch(
       sweep launch --address http://127.0.0.1:8265 --trials 48 --concurrency 8
       sweep launch examples/quick.yaml --warm-start imdb-lstm-20261124-101500-ab12
     """
-    from search import join_storage, spec_to_dict
+    from sweep.search import join_storage, spec_to_dict
 
     from ._keys import new_sweep_id
 
@@ -343,8 +344,8 @@ def _drive(
             if record.get("status") == "cancelled":
                 click.echo(f"sweep {sweep_id} was cancelled")
                 return
-            from data import DataError
-            from search import SpecError
+            from sweep.data import DataError
+            from sweep.search import SpecError
 
             if isinstance(exc, (SpecError, DataError)):  # bad input: exit 2 (cli_errors)
                 raise
@@ -449,10 +450,7 @@ def trials(sweep_id, top, redis_url, prefix, as_json):
     """
     store = open_store(redis_url, prefix)
     record = require_sweep(store, sweep_id)
-    table = store.trials(sweep_id)
-    order = [t for t, _ in store.leaderboard(sweep_id, record["spec"]["mode"])]
-    order += sorted(t for t in table if t not in order)
-    rows = [table[t] for t in order if t in table][:top]
+    rows = store.ranked_trials(sweep_id, record["spec"]["mode"], top)
     if as_json:
         echo_json(rows)
         return
@@ -511,7 +509,7 @@ def best(sweep_id, output, pick, cost, pareto, redis_url, prefix, as_json):
       sweep best imdb-lstm-20261124-101500-ab12 --pareto
       sweep best imdb-lstm-20261124-101500-ab12 --pick smallest-within 0.5 -o small/
     """
-    from search import parse_recorded_spec
+    from sweep.search import parse_recorded_spec
 
     from ._artifacts import fetch_artifact
     from ._runner import pareto_records
@@ -590,6 +588,7 @@ def resume(sweep_id, address, redis_url, prefix, quiet):
 
     store = open_store(redis_url, prefix)
     record = require_sweep(store, sweep_id)
+    require_restorable(record)
     if record["status"] not in RESUMABLE:
         raise BadInput(
             f"sweep {sweep_id} is {record['status']}; only "

@@ -103,7 +103,7 @@ def train(
     Example:
       sweep train --data ../shared/data/imdb/aclImdb_v1.tar.gz --epochs 3 -o model/
     """
-    from search import TrainSpec, load_yaml, override, parse_train_spec, run_training
+    from sweep.search import TrainSpec, load_yaml, override, parse_train_spec, run_training
 
     parsed = parse_train_spec(load_yaml(spec)) if spec else TrainSpec()
     parsed = override(

@@ -1,4 +1,4 @@
-"""Entry point of a sweep's Ray job: ``python -m cluster.job run|resume SWEEP_ID``.
+"""Entry point of a sweep's Ray job: ``python -m sweep.cluster.job run|resume SWEEP_ID``.
 
 The Redis URL comes from ``SWEEP_DRIVER_REDIS_URL`` when the head's environment sets it (the
 address of Redis as the cluster sees it, e.g. ``redis://127.0.0.1:6380/0`` on the head of

@@ -23,7 +23,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from data import Vocabulary, file_digests
+from sweep.data import Vocabulary, file_digests
 
 from . import _optimizers  # noqa: F401  (registers FusedAdam/FusedAdamW for loading)
 from ._builders import build_model

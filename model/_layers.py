@@ -10,7 +10,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from data import APOSTROPHE, HTML_TAG, PUNCTUATION, WHITESPACE, CleanConfig
+from sweep.data import APOSTROPHE, HTML_TAG, PUNCTUATION, WHITESPACE, CleanConfig
 
 
 @keras.saving.register_keras_serializable(package="sweep")

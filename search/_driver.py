@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from data import Splits, Vectorized, prepare_splits, sequence_view, vectorize_splits
-from model import (
+from sweep.data import Splits, Vectorized, prepare_splits, sequence_view, vectorize_splits
+from sweep.model import (
     Evaluation,
     build_model,
     configure_runtime,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from data import DataConfig, prepare_splits
-from model import load_model, predict_texts, write_evaluation_report
+from sweep.data import DataConfig, prepare_splits
+from sweep.model import load_model, predict_texts, write_evaluation_report
 
 
 def evaluate_export(

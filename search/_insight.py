@@ -9,7 +9,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from model import html_figures, html_page, html_table
+from sweep.model import html_figures, html_page, html_table
 
 from ._sweep_spec import SweepSpec
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from data import prepare_splits, vectorize_splits
-from model import (
+from sweep.data import prepare_splits, vectorize_splits
+from sweep.model import (
     REPORT_DIR,
     EpochResult,
     Evaluation,

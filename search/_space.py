@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from model import ARCHITECTURES, MAX_NGRAM_BUCKETS, OPTIMIZERS, POOLINGS
+from sweep.model import ARCHITECTURES, MAX_NGRAM_BUCKETS, OPTIMIZERS, POOLINGS
 
 from ._schema import SpecError
 

@@ -67,7 +67,7 @@ class CurveTable:
     def load(cls, path: str | Path | None = None) -> CurveTable:
         """A table written by ``bench/record_curves.py`` (default: the bundled one)."""
         if path is None:
-            ref = resources.files("search").joinpath("curves", BUNDLED)
+            ref = resources.files("sweep.search").joinpath("curves", BUNDLED)
             with resources.as_file(ref) as real:
                 return cls.load(real)
         return cls.from_rows(read_rows(Path(path)), str(path))

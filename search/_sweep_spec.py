@@ -9,8 +9,8 @@ from importlib import resources as _res
 from pathlib import Path
 from typing import Any
 
-from data import DataConfig
-from model import TrainConfig
+from sweep.data import DataConfig
+from sweep.model import TrainConfig
 
 from ._replay import ReplayConfig
 from ._schema import SpecError, from_mapping
@@ -178,7 +178,7 @@ def parse_recorded_spec(mapping: dict[str, Any]) -> SweepSpec:
 
 def default_spec_text() -> str:
     """The documented default spec shipped with the package."""
-    return _res.files("search").joinpath(DEFAULT_SPEC).read_text()
+    return _res.files("sweep.search").joinpath(DEFAULT_SPEC).read_text()
 
 
 def spec_to_dict(spec: SweepSpec) -> dict[str, Any]:

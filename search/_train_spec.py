@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from data import DataConfig
-from model import ModelConfig, TrainConfig
+from sweep.data import DataConfig
+from sweep.model import ModelConfig, TrainConfig
 
 from ._schema import from_mapping
 

@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from data import Vectorized, sequence_view
-from model import (
+from sweep.data import Vectorized, sequence_view
+from sweep.model import (
     FirstBatchClock,
     ModelConfig,
     TrainConfig,

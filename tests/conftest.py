@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 from tests import _synthetic
+
+# the `sweep` command, run as a module of this interpreter: `[*SWEEP, "launch", ...]`
+SWEEP = (sys.executable, "-m", "sweep.cluster")
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 REPO = Path(__file__).resolve().parents[1]

@@ -37,7 +37,7 @@ def test_epoch_throughput_quick(learnable_archive):
     result = run_bench("epoch_throughput.py", "--data", learnable_archive, "--rounds", "2")
     rounds = result["rounds"]
     assert len(rounds) == 2 and result["optimizer_b"] == "model.FusedAdam"
-    from model import use_projected_lstm  # auto: the projected LSTM on a CPU with bfloat16
+    from sweep.model import use_projected_lstm  # auto: the projected LSTM on a CPU with bfloat16
 
     assert result["lstm_b"] == ("ProjectedLSTM" if use_projected_lstm() else "keras LSTM")
     for row in rounds:

@@ -8,7 +8,7 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("package", ["data", "model", "search", "cluster"])
+@pytest.mark.parametrize("package", ["sweep.data", "sweep.model", "sweep.search", "sweep.cluster"])
 def test_every_public_name_resolves(package):
     module = importlib.import_module(package)
     missing = [name for name in module.__all__ if not hasattr(module, name)]

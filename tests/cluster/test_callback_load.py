@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections import Counter
 from types import SimpleNamespace
 
-from cluster._callback import RedisStateCallback
-from cluster._redis_store import RedisStateStore
+from sweep.cluster._callback import RedisStateCallback
+from sweep.cluster._redis_store import RedisStateStore
 
 
 def _trial(i: int):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from cluster._callback import RedisStateCallback
-from cluster._redis_store import RedisStateStore
+from sweep.cluster._callback import RedisStateCallback
+from sweep.cluster._redis_store import RedisStateStore
 
 
 def _trial(trial_id: str, tmp_path, error: str | None = None, checkpoint=None):

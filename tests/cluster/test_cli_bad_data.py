@@ -11,8 +11,8 @@ import tarfile
 import pytest
 from click.testing import CliRunner
 
-from cluster import main
-from data._dataset import default_cache_dir
+from sweep.cluster import main
+from sweep.data._dataset import default_cache_dir
 from tests import _synthetic
 
 
@@ -99,13 +99,13 @@ def test_sweep_launch_refuses_bad_data_with_exit_2_and_records_why(redis_url, tm
     import subprocess
     import sys
 
-    from cluster import RedisStateStore
+    from sweep.cluster import RedisStateStore
     from tests.integration.conftest import write_spec
 
     path, expected = _write("non-binary label", tmp_path, None)
     spec = write_spec(tmp_path, path, trials=1, concurrency=1)
     done = subprocess.run(
-        [sys.executable, "-m", "cluster", "launch", spec, "--redis-url", redis_url, "-q"],
+        [sys.executable, "-m", "sweep.cluster", "launch", spec, "--redis-url", redis_url, "-q"],
         capture_output=True,
         text=True,
         timeout=300,

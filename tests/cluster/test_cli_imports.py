@@ -7,9 +7,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ("tensorflow", "keras", "ray.tune", "search", "model")
+HEAVY = ("tensorflow", "keras", "ray.tune", "sweep.search", "sweep.model")
 # what a sweep's spec needs is search's and model's configuration, not their training code
-TRAINING = ("tensorflow", "keras", "ray.tune", "sklearn", "pandas", "search._driver")
+TRAINING = ("tensorflow", "keras", "ray.tune", "sklearn", "pandas", "sweep.search._driver")
 
 
 def _imported_after(code: str, heavy: tuple[str, ...] = HEAVY) -> list[str]:
@@ -22,12 +22,17 @@ def _imported_after(code: str, heavy: tuple[str, ...] = HEAVY) -> list[str]:
 
 
 def test_the_cli_and_the_store_import_without_tensorflow_or_ray_tune():
-    assert _imported_after("import cluster\nfrom cluster import main, RedisStateStore, Keys") == []
+    assert (
+        _imported_after(
+            "import sweep.cluster\nfrom sweep.cluster import main, RedisStateStore, Keys"
+        )
+        == []
+    )
 
 
 def test_the_cli_help_runs_without_tensorflow():
     code = (
-        "from click.testing import CliRunner\nfrom cluster import main\n"
+        "from click.testing import CliRunner\nfrom sweep.cluster import main\n"
         "r = CliRunner().invoke(main, ['--help'])\nassert r.exit_code == 0, r.output\n"
         "assert 'launch' in r.output"
     )
@@ -35,9 +40,9 @@ def test_the_cli_help_runs_without_tensorflow():
 
 
 def test_the_sweep_runner_loads_on_first_use():
-    loaded = _imported_after("import cluster\nassert callable(cluster.execute_sweep)")
-    assert "search" in loaded and "ray.tune" in loaded
-    assert _imported_after("import cluster\nassert cluster.RedisStateCallback") != []
+    loaded = _imported_after("import sweep.cluster\nassert callable(sweep.cluster.execute_sweep)")
+    assert "sweep.search" in loaded and "ray.tune" in loaded
+    assert _imported_after("import sweep.cluster\nassert sweep.cluster.RedisStateCallback") != []
 
 
 def test_a_job_driver_that_cannot_reach_redis_fails_before_importing_tensorflow(tmp_path):
@@ -45,7 +50,7 @@ def test_a_job_driver_that_cannot_reach_redis_fails_before_importing_tensorflow(
         "import os\nos.environ['SWEEP_REDIS_URL'] = 'redis://127.0.0.1:1'\n"
         f"os.environ['SWEEP_STATE_DIR'] = {str(tmp_path)!r}\n"
         "os.environ.pop('SWEEP_REDIS_PASSWORD_FILE', None)\n"
-        "from click.testing import CliRunner\nfrom cluster.job import job\n"
+        "from click.testing import CliRunner\nfrom sweep.cluster.job import job\n"
         "r = CliRunner().invoke(job, ['run', 'abc'])\nassert r.exit_code == 1, r.output\n"
         "assert 'cannot reach Redis at redis://127.0.0.1:1' in r.output, r.output\n"
     )
@@ -54,7 +59,7 @@ def test_a_job_driver_that_cannot_reach_redis_fails_before_importing_tensorflow(
 
 def test_commands_that_only_read_redis_run_without_tensorflow(redis_url):
     code = (
-        "from click.testing import CliRunner\nfrom cluster import main\n"
+        "from click.testing import CliRunner\nfrom sweep.cluster import main\n"
         f"url = {redis_url!r}\n"
         "r = CliRunner().invoke(main, ['list', '--redis-url', url])\n"
         "assert r.exit_code == 0, r.output\n"
@@ -69,8 +74,8 @@ def test_launch_and_resume_to_a_job_api_parse_the_spec_without_tensorflow(redis_
     # port 1 has no Ray dashboard: launch refuses before recording anything (it asks the
     # cluster for its nodes first), resume refuses to submit
     code = (
-        "from click.testing import CliRunner\nfrom cluster import main, RedisStateStore\n"
-        "from search import parse_sweep_spec, spec_to_dict\n"
+        "from click.testing import CliRunner\nfrom sweep.cluster import main, RedisStateStore\n"
+        "from sweep.search import parse_sweep_spec, spec_to_dict\n"
         f"url = {redis_url!r}\naddress = 'http://127.0.0.1:1'\n"
         "r = CliRunner().invoke(main, ['launch', '--address', address, '--trials', '2',\n"
         "    '--max-reviews', '200', '--redis-url', url, '--prefix', 'imports:'])\n"

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from cluster import main
-from model import WEIGHT_GRID
+from sweep.cluster import main
+from sweep.model import WEIGHT_GRID
 
 SMALL = [
     "--vocab-size",

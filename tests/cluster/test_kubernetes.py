@@ -87,7 +87,7 @@ def test_the_cluster_the_job_and_redis_agree():
 
 
 def test_the_jobs_entrypoint_is_a_valid_sweep_launch():
-    from cluster._sweep_cmds import launch
+    from sweep.cluster._sweep_cmds import launch
 
     words = shlex.split(_docs("rayjob.yaml")["RayJob"]["spec"]["entrypoint"])
     assert words[:2] == ["sweep", "launch"]

@@ -8,11 +8,11 @@ import threading
 import pytest
 import redis
 
-from cluster._optuna_journal import _client as journal_client
-from cluster._redis_store import RedisStateStore
-from cluster._settings import redact, strip_password, with_password
-from cluster._status import TransitionError
-from cluster._store import StoreUnavailable, SweepExists
+from sweep.cluster._optuna_journal import _client as journal_client
+from sweep.cluster._redis_store import RedisStateStore
+from sweep.cluster._settings import redact, strip_password, with_password
+from sweep.cluster._status import TransitionError
+from sweep.cluster._store import StoreUnavailable, SweepExists
 from tests.conftest import RedisServer
 
 

@@ -8,11 +8,11 @@ from types import SimpleNamespace
 import optuna
 import pytest
 
-from cluster._callback import RedisStateCallback
-from cluster._keys import Keys
-from cluster._optuna_journal import JournalRegressed, optuna_storage
-from cluster._redis_store import RedisStateStore
-from cluster._store import StateRegressed
+from sweep.cluster._callback import RedisStateCallback
+from sweep.cluster._keys import Keys
+from sweep.cluster._optuna_journal import JournalRegressed, optuna_storage
+from sweep.cluster._redis_store import RedisStateStore
+from sweep.cluster._store import StateRegressed
 
 
 def test_trial_writes_notice_a_restored_older_snapshot(redis_url):
@@ -49,7 +49,7 @@ def _study(redis_url, n=3):
 def test_missing_journal_key_fails_fast_instead_of_hanging(redis_url, monkeypatch):
     import redis
 
-    from cluster._optuna_journal import SecretFreeJournalRedisBackend
+    from sweep.cluster._optuna_journal import SecretFreeJournalRedisBackend
 
     _study(redis_url)
     client = redis.Redis.from_url(redis_url)

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.integration
 
 _PROBE = """
 import ray
-from cluster._runner import ensure_ray
+from sweep.cluster._runner import ensure_ray
 ensure_ray()
 print("GCS", ray.get_runtime_context().gcs_address)
 ray.shutdown()

@@ -7,7 +7,7 @@ import json
 import yaml
 from click.testing import CliRunner
 
-from cluster import RedisStateStore, main
+from sweep.cluster import RedisStateStore, main
 from tests.search.test_simulate import SPACE, _table, fixed_curve
 
 
@@ -80,7 +80,7 @@ def test_simulate_refuses_what_it_cannot_replay(redis_url, tmp_path):
 
 
 def test_simulate_runs_the_default_spec_on_the_bundled_imdb_curves(tmp_path):
-    from search._surrogate import CurveTable
+    from sweep.search._surrogate import CurveTable
 
     bundled = CurveTable.load(None)
     result = CliRunner().invoke(main, ["simulate", "--workers", "2", "--seeds", "2", "--json"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cluster._status import STATUSES, TransitionError, check_move
+from sweep.cluster._status import STATUSES, TransitionError, check_move
 
 
 @pytest.mark.parametrize(

@@ -11,10 +11,10 @@ import optuna
 import pytest
 import redis
 
-from cluster._keys import Keys
-from cluster._optuna_journal import optuna_storage
-from cluster._redis_store import RedisStateStore
-from cluster._settings import redact
+from sweep.cluster._keys import Keys
+from sweep.cluster._optuna_journal import optuna_storage
+from sweep.cluster._redis_store import RedisStateStore
+from sweep.cluster._settings import redact
 from tests.conftest import _free_port
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
@@ -100,7 +100,7 @@ def test_store_and_journal_work_over_tls(tls_url):
 
 
 def test_plain_connection_to_a_tls_port_is_a_clear_error(tls_url):
-    from cluster._store import StoreUnavailable
+    from sweep.cluster._store import StoreUnavailable
 
     plain = tls_url.replace("rediss://", "redis://").split("?")[0]
     with pytest.raises(StoreUnavailable, match="cannot reach Redis at redis://:\\*\\*\\*@"):

@@ -8,7 +8,7 @@ import tarfile
 
 import pytest
 
-from data import DataError, load_dataset
+from sweep.data import DataError, load_dataset
 from tests import _synthetic
 
 
@@ -29,7 +29,7 @@ def test_corrupt_archive(tmp_path):
 
 
 def test_truncated_tarball(tiny_archive, tmp_path):
-    from data._dataset import default_cache_dir
+    from sweep.data._dataset import default_cache_dir
 
     cut = tmp_path / "aclImdb_v1.tar.gz"
     cut.write_bytes(tiny_archive.read_bytes()[: tiny_archive.stat().st_size // 2])

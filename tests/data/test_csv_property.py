@@ -10,8 +10,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from data import DataError
-from data._csv import CsvOptions, read_csv
+from sweep.data import DataError
+from sweep.data._csv import CsvOptions, read_csv
 
 _labels = st.sampled_from(
     ["positive", "negative", "pos", "NEG", "1", "0", "true", " False ", "neutral", "", "2"]

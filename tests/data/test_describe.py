@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from data import load_dataset
-from data._describe import describe_dataset
+from sweep.data import load_dataset
+from sweep.data._describe import describe_dataset
 from tests import _synthetic
 from tests._browser import assert_png
 

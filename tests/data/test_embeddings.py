@@ -7,7 +7,7 @@ import random
 import numpy as np
 import pytest
 
-from data import (
+from sweep.data import (
     DataConfig,
     Vocabulary,
     load_unlabeled,
@@ -53,12 +53,12 @@ def test_unlabelled_reviews_come_from_archive_and_folder_and_are_cached(tmp_path
     frame = load_unlabeled(str(archive), cache_dir=cache, progress=False)
     assert len(frame) == 30 and list(frame.columns) == ["text", "id"]
     assert len(list((cache / "parsed").glob("*.unsup.parquet"))) == 1
-    import data._dataset
+    from sweep.data import _dataset
 
     def no_parse(*args, **kwargs):
         raise AssertionError("parsed the archive again")
 
-    monkeypatch.setattr(data._dataset, "read_unlabeled", no_parse)
+    monkeypatch.setattr(_dataset, "read_unlabeled", no_parse)
     assert load_unlabeled(str(archive), cache_dir=cache, progress=False).equals(frame)
     monkeypatch.undo()
     # the labelled cache of the same source is still written and used

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from data import load_dataset
+from sweep.data import load_dataset
 from tests.conftest import IMDB_ARCHIVE
 
 pytestmark = pytest.mark.skipif(

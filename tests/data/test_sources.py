@@ -10,8 +10,8 @@ import threading
 import pandas as pd
 import pytest
 
-import data
-from data import CsvOptions, DataError, load_dataset
+from sweep import data
+from sweep.data import CsvOptions, DataError, load_dataset
 from tests import _synthetic
 
 
@@ -142,7 +142,7 @@ def test_default_source_uses_sweep_imdb(monkeypatch, tiny_archive):
 def test_official_url_checksum_is_tied_to_the_url():
     assert data.IMDB_URL.endswith("aclImdb_v1.tar.gz")
     assert data.IMDB_CHECKSUMS["md5"] == "7c2ac02c03563afcf9b574c7e56c153a"
-    from data._download import KNOWN_CHECKSUMS
+    from sweep.data._download import KNOWN_CHECKSUMS
 
     assert KNOWN_CHECKSUMS == {data.IMDB_URL: data.IMDB_CHECKSUMS}
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from data import (
+from sweep.data import (
     OOV_ID,
     CleanConfig,
     build_vocabulary,
@@ -64,7 +64,7 @@ def test_view_longer_than_vectorized_is_refused():
 
 
 def test_validation_split_is_stratified_and_seeded(tiny_archive):
-    from data import load_dataset
+    from sweep.data import load_dataset
 
     train = load_dataset(tiny_archive, progress=False).train
     a_train, a_val = split_validation(train, 0.25, seed=3)

@@ -177,7 +177,7 @@ class SharedNothingCluster:
     def sweep(self, *args: str, timeout: float = 600, **kwargs) -> subprocess.CompletedProcess:
         """``sweep ARGS`` on the user's machine."""
         return subprocess.run(
-            [sys.executable, "-m", "cluster", *args],
+            [sys.executable, "-m", "sweep.cluster", *args],
             env=self.client_env(),
             capture_output=True,
             text=True,
@@ -187,7 +187,7 @@ class SharedNothingCluster:
 
     def sweep_popen(self, *args: str) -> subprocess.Popen:
         return subprocess.Popen(
-            [sys.executable, "-m", "cluster", *args],
+            [sys.executable, "-m", "sweep.cluster", *args],
             env=self.client_env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

@@ -58,7 +58,7 @@ def ray_2_cpus():
     """A private local Ray with 2 CPUs for the module (the driver runs in the test)."""
     import ray
 
-    from cluster import start_local_ray
+    from sweep.cluster import start_local_ray
 
     start_local_ray(num_cpus=2)
     yield

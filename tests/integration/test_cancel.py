@@ -9,7 +9,7 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from cluster import RedisStateStore, main
+from sweep.cluster import RedisStateStore, main
 from tests.integration.conftest import write_spec
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -24,7 +24,7 @@ def test_cancel_stops_a_running_sweep(redis_url, sweep_archive, tmp_path):
         asha={"max_epochs": 12, "grace_period": 12, "reduction_factor": 2},
     )
     driver = subprocess.Popen(
-        [sys.executable, "-m", "cluster", "launch", spec, "--redis-url", redis_url, "-q"],
+        [sys.executable, "-m", "sweep.cluster", "launch", spec, "--redis-url", redis_url, "-q"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -57,8 +57,8 @@ def test_cancel_stops_a_running_sweep(redis_url, sweep_archive, tmp_path):
             assert (trial["status"], trial["epochs"]) == ("TERMINATED", 12), trial
     import optuna
 
-    from cluster import optuna_storage
-    from cluster._keys import Keys
+    from sweep.cluster import optuna_storage
+    from sweep.cluster._keys import Keys
 
     study = optuna.load_study(
         study_name=sweep_id, storage=optuna_storage(redis_url, sweep_id, Keys())

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 import optuna
 import pytest
 
-from cluster._keys import Keys
-from cluster._optuna_journal import optuna_storage
-from cluster._redis_store import RedisStateStore
+from sweep.cluster._keys import Keys
+from sweep.cluster._optuna_journal import optuna_storage
+from sweep.cluster._redis_store import RedisStateStore
+from tests.conftest import SWEEP
 from tests.integration.conftest import write_spec
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -34,9 +34,7 @@ def test_two_simultaneous_sweeps_stay_apart(redis_url, sweep_archive, tmp_path):
         procs.append(
             subprocess.Popen(
                 [
-                    sys.executable,
-                    "-m",
-                    "cluster",
+                    *SWEEP,
                     "launch",
                     spec,
                     "--redis-url",

@@ -17,10 +17,10 @@ import optuna
 import pytest
 import yaml
 
-from cluster import RedisStateStore
-from cluster._keys import Keys
-from cluster._optuna_journal import optuna_storage
-from tests.conftest import RedisServer
+from sweep.cluster import RedisStateStore
+from sweep.cluster._keys import Keys
+from sweep.cluster._optuna_journal import optuna_storage
+from tests.conftest import SWEEP, RedisServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 TRIALS = 200
@@ -63,7 +63,13 @@ def test_a_node_lost_redis_restarted_and_the_driver_killed_during_one_sweep(
         path = tmp_path / "spec.yaml"
         path.write_text(yaml.safe_dump(spec))
         env = {**os.environ, "RAY_ADDRESS": cluster.address}
-        launch = [sys.executable, "-m", "cluster", "launch", str(path), "--redis-url", server.url]
+        launch = [
+            *SWEEP,
+            "launch",
+            str(path),
+            "--redis-url",
+            server.url,
+        ]
         driver = subprocess.Popen(
             [*launch, "-q"], env=env, start_new_session=True,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -93,7 +99,8 @@ def test_a_node_lost_redis_restarted_and_the_driver_killed_during_one_sweep(
         running_at_kill = {k for k, t in at_kill.items() if t["status"] != "TERMINATED"}
 
         resumed = subprocess.run(
-            [sys.executable, "-m", "cluster", "resume", sweep_id, "--redis-url", server.url, "-q"],
+            [sys.executable, "-m", "sweep.cluster", "resume", sweep_id,
+             "--redis-url", server.url, "-q"],
             env=env, capture_output=True, text=True, timeout=600,
         )  # fmt: skip
         assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]

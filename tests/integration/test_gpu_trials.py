@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from cluster._redis_store import RedisStateStore
+from sweep.cluster._redis_store import RedisStateStore
 from tests.integration.conftest import write_spec
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -40,7 +40,7 @@ def test_a_gpu_trial_without_a_visible_gpu_fails_the_sweep_loudly(
         resources={"cpus": 1, "gpus": 1},
     )
     done = subprocess.run(
-        [sys.executable, "-m", "cluster", "launch", spec, "--redis-url", redis_url, "--json"],
+        [sys.executable, "-m", "sweep.cluster", "launch", spec, "--redis-url", redis_url, "--json"],
         env={**os.environ, "RAY_ADDRESS": gpu_node.address},
         capture_output=True,
         text=True,

@@ -10,11 +10,11 @@ import optuna
 import pytest
 from click.testing import CliRunner
 
-from cluster import main
-from cluster._keys import Keys
-from cluster._optuna_journal import optuna_storage
-from cluster._redis_store import RedisStateStore
-from search._searcher import DUPLICATE_ATTR
+from sweep.cluster import main
+from sweep.cluster._keys import Keys
+from sweep.cluster._optuna_journal import optuna_storage
+from sweep.cluster._redis_store import RedisStateStore
+from sweep.search._searcher import DUPLICATE_ATTR
 from tests.integration.conftest import TINY_SPACE, write_spec
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -13,9 +13,9 @@ import pytest
 import redis
 from click.testing import CliRunner
 
-from cluster import main
-from model import WEIGHT_GRID
-from tests.conftest import _free_port
+from sweep.cluster import main
+from sweep.model import WEIGHT_GRID
+from tests.conftest import SWEEP, _free_port
 from tests.integration.conftest import TINY_SPACE, write_spec
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -156,7 +156,7 @@ def test_unreachable_ray_is_refused_before_anything_is_recorded(
 def _jobs(local_head) -> list:
     from ray.job_submission import JobSubmissionClient
 
-    from cluster._ray import _auth_headers
+    from sweep.cluster._ray import _auth_headers
 
     address = f"http://127.0.0.1:{local_head[1]['dashboard']}"
     return JobSubmissionClient(address, headers=_auth_headers(address)).list_jobs()
@@ -167,7 +167,6 @@ def test_wrong_password_or_unreachable_redis_is_one_line_exit_2_and_submits_noth
 ):
     """Run as users run it (the installed command, a live job API): nothing reaches Ray."""
     import subprocess
-    import sys
 
     state = json.loads((local_head[0] / "local.json").read_text())
     password = (local_head[0] / "redis.password").read_text().strip()
@@ -181,9 +180,7 @@ def test_wrong_password_or_unreachable_redis_is_one_line_exit_2_and_submits_noth
     ):
         done = subprocess.run(
             [
-                sys.executable,
-                "-m",
-                "cluster",
+                *SWEEP,
                 "launch",
                 spec,
                 *("--redis-url", url, "--address", address),

@@ -8,10 +8,10 @@ import json
 import optuna
 import pytest
 
-from cluster._keys import Keys
-from cluster._optuna_journal import optuna_storage
-from search import parse_space
-from search._searcher import DUPLICATE_ATTR, FidelityAwareOptunaSearch
+from sweep.cluster._keys import Keys
+from sweep.cluster._optuna_journal import optuna_storage
+from sweep.search import parse_space
+from sweep.search._searcher import DUPLICATE_ATTR, FidelityAwareOptunaSearch
 
 from ._light_trainable import score_after_a_second
 

@@ -10,14 +10,13 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 import time
 from collections import Counter
 
 import pytest
 
-from cluster._redis_store import RedisStateStore
-from tests.conftest import RedisServer
+from sweep.cluster._redis_store import RedisStateStore
+from tests.conftest import SWEEP, RedisServer
 from tests.integration.conftest import write_spec
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -34,7 +33,14 @@ def test_sweep_survives_a_redis_restart(sweep_archive, tmp_path_factory, tmp_pat
             asha={"max_epochs": 4, "grace_period": 4, "reduction_factor": 2},
         )
         driver = subprocess.Popen(
-            [sys.executable, "-m", "cluster", "launch", spec, "--redis-url", server.url, "-q"],
+            [
+                *SWEEP,
+                "launch",
+                spec,
+                "--redis-url",
+                server.url,
+                "-q",
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

@@ -11,10 +11,11 @@ import optuna
 import pytest
 import yaml
 
-from cluster import RedisStateStore
-from cluster._keys import Keys
-from cluster._optuna_journal import optuna_storage
-from search._replay import ReplayConfig, seeded_curve
+from sweep.cluster import RedisStateStore
+from sweep.cluster._keys import Keys
+from sweep.cluster._optuna_journal import optuna_storage
+from sweep.search._replay import ReplayConfig, seeded_curve
+from tests.conftest import SWEEP
 from tests.integration.conftest import TINY_SPACE
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -35,7 +36,14 @@ def test_a_replayed_sweep_runs_every_trial_through_the_control_plane(redis_url, 
     path = tmp_path / "spec.yaml"
     path.write_text(yaml.safe_dump(spec))
     done = subprocess.run(
-        [sys.executable, "-m", "cluster", "launch", str(path), "--redis-url", redis_url, "--json"],
+        [
+            *SWEEP,
+            "launch",
+            str(path),
+            "--redis-url",
+            redis_url,
+            "--json",
+        ],
         capture_output=True,
         text=True,
         timeout=600,
@@ -75,7 +83,7 @@ def test_trials_running_when_the_time_budget_ends_are_closed_with_their_epochs(r
     }
     path = tmp_path / "spec.yaml"
     path.write_text(yaml.safe_dump(spec))
-    args = [sys.executable, "-m", "cluster"]
+    args = [sys.executable, "-m", "sweep.cluster"]
     done = subprocess.run(
         [*args, "launch", str(path), "--redis-url", redis_url, "--json"],
         capture_output=True,
@@ -107,7 +115,8 @@ def test_trials_running_when_the_time_budget_ends_are_closed_with_their_epochs(r
 
 def test_a_replay_trial_loads_neither_tensorflow_nor_keras():
     code = (
-        "import pickle, sys\nfrom search._replay import ReplayContext, ReplayConfig, replay_trial\n"
+        "import pickle, sys\n"
+        "from sweep.search._replay import ReplayContext, ReplayConfig, replay_trial\n"
         "pickle.loads(pickle.dumps((replay_trial, ReplayContext(ReplayConfig(), 4))))\n"
         "print(' '.join(m for m in ('tensorflow', 'keras') if m in sys.modules))"
     )

@@ -7,7 +7,7 @@ import os
 import pytest
 from click.testing import CliRunner
 
-from cluster import main
+from sweep.cluster import main
 from tests.conftest import RedisServer
 from tests.integration.conftest import write_spec
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cluster._redis_store import RedisStateStore
+from sweep.cluster._redis_store import RedisStateStore
 from tests import _netcluster, _synthetic
 from tests.integration._shared_nothing import AWS_ENV, SharedNothingCluster
 from tests.integration.conftest import TINY_SPACE
@@ -275,7 +275,7 @@ def test_a_sweep_on_the_shared_folder_with_imdb_downloaded_on_the_head(cluster, 
             *("unshare", "--mount", "--propagation", "private", "--", "bash", "-c"),
             "mount -t tmpfs t /mnt && mkdir /mnt/sweep && "
             f"mount --bind {cluster.net.shared} /mnt/sweep && "
-            f"exec python -m cluster best {sweep_id} --output {tmp_path / 'm2'}",
+            f"exec python -m sweep.cluster best {sweep_id} --output {tmp_path / 'm2'}",
         ],
         env=cluster.client_env(),
         capture_output=True,

@@ -18,8 +18,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 def test_simulated_asha_stops_the_trials_ray_tune_stops(ray_2_cpus, tmp_path):
     from ray import tune
 
-    from search._searcher import make_scheduler, make_searcher
-    from search._simulate import simulate_asha
+    from sweep.search._searcher import make_scheduler, make_searcher
+    from sweep.search._simulate import simulate_asha
     from tests.integration._light_trainable import replay_fixed_curve
 
     spec = _spec(trials=12, startup_trials=3, seed=4)

@@ -8,8 +8,8 @@ import optuna
 import pytest
 from click.testing import CliRunner
 
-from cluster import main
-from cluster._keys import Keys
+from sweep.cluster import main
+from sweep.cluster._keys import Keys
 from tests.integration.conftest import TINY_SPACE, write_spec
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -76,7 +76,7 @@ def test_leaderboard_matches_ray_tunes_own_results(finished_sweep):
 
 
 def test_optuna_study_in_redis_holds_the_same_trials(finished_sweep):
-    from cluster._optuna_journal import optuna_storage
+    from sweep.cluster._optuna_journal import optuna_storage
 
     record, _, url = finished_sweep
     study = optuna.load_study(
@@ -115,7 +115,7 @@ def test_optuna_study_in_redis_holds_the_same_trials(finished_sweep):
 
 
 def test_events_stream_records_every_trial(finished_sweep):
-    from cluster._redis_store import RedisStateStore
+    from sweep.cluster._redis_store import RedisStateStore
 
     record, _, url = finished_sweep
     events = RedisStateStore(url).events(record["id"], count=10_000)
@@ -152,7 +152,7 @@ def test_best_and_resume_refuse_unknown_or_unfinished(finished_sweep):
     runner = CliRunner()
     result = runner.invoke(main, ["best", "nope", "--redis-url", url])
     assert result.exit_code == 2 and "no sweep 'nope'" in result.output
-    from cluster._redis_store import RedisStateStore
+    from sweep.cluster._redis_store import RedisStateStore
 
     RedisStateStore(url).create_sweep("unfinished", {"mode": "max"}, "/x")
     result = runner.invoke(main, ["best", "unfinished", "--redis-url", url])
@@ -210,19 +210,16 @@ def test_trials_write_tensorboard_logs(finished_sweep):
 
 def test_optuna_dashboard_serves_the_study(finished_sweep):
     import subprocess
-    import sys
     import time
     import urllib.request
 
     record, _, url = finished_sweep
-    from tests.conftest import _free_port
+    from tests.conftest import SWEEP, _free_port
 
     port = _free_port()
     proc = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "cluster",
+            *SWEEP,
             "dashboard",
             record["id"],
             "--redis-url",
@@ -264,7 +261,7 @@ def test_optuna_dashboard_serves_the_study(finished_sweep):
 )
 def test_bad_specs_exit_2_and_record_nothing(finished_sweep, tmp_path, extra, spec_yaml, message):
     _, _, url = finished_sweep
-    from cluster._redis_store import RedisStateStore
+    from sweep.cluster._redis_store import RedisStateStore
 
     before = len(RedisStateStore(url).list_sweeps())
     spec = tmp_path / "bad.yaml"

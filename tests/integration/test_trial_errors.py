@@ -8,7 +8,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from cluster import main
+from sweep.cluster import main
 from tests.integration.conftest import TINY_SPACE, write_spec
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

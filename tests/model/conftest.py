@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from data import DataConfig, prepare_splits, vectorize_splits
+from sweep.data import DataConfig, prepare_splits, vectorize_splits
 
 
 @pytest.fixture(scope="session")

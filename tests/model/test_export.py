@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from dataclasses import replace
 
 import keras
@@ -10,8 +12,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from data import CleanConfig, build_vocabulary, clean_text, vectorize
-from model import (
+from sweep.data import CleanConfig, build_vocabulary, clean_text, vectorize
+from sweep.model import (
     ModelConfig,
     ModelFileError,
     TextCleaner,
@@ -179,3 +181,62 @@ def test_metadata_is_strict_json_even_with_a_metric_never_computed(tmp_path):
     meta = json.loads((folder / "metadata.json").read_text(), parse_constant=refuse)
     assert meta["val"] == {"accuracy": None, "loss": None, "curve": [0.5, None]}
     assert "weights.bin" in meta["files"]
+
+
+def _fresh(code: str, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=cwd
+    )
+
+
+def test_plain_keras_loads_an_export_once_sweep_layers_is_imported(exported, tmp_path):
+    """In a fresh process: ``keras.saving.load_model(..., safe_mode=True)`` after
+    ``import sweep.layers`` predicts what the trained model does; without it, Keras cannot
+    find the package's layers (so the import is what registers them)."""
+    net, _, texts, ids, out = exported
+    load = (
+        "import json, keras, numpy as np, tensorflow as tf\n"
+        f"m = keras.saving.load_model({str(out / 'model.keras')!r}, safe_mode=True)\n"
+        f"print(json.dumps(m.predict(tf.constant({texts[:5]!r})[:, None], verbose=0)"
+        ".reshape(-1).tolist()))\n"
+    )
+    done = _fresh("import sweep.layers\n" + load, tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    np.testing.assert_allclose(got, net.predict(ids[:5], verbose=0).reshape(-1), atol=1e-5)
+    bare = _fresh(load, tmp_path)
+    assert bare.returncode != 0 and "TextCleaner" in bare.stderr
+
+
+def test_the_saved_model_serves_with_tensorflow_alone(exported, tmp_path):
+    """A fresh process in which importing sweep fails still serves the SavedModel."""
+    net, _, texts, ids, out = exported
+    code = (
+        "import sys\nsys.modules['sweep'] = None  # any import of the package fails\n"
+        "import json, tensorflow as tf\n"
+        f"served = tf.saved_model.load({str(out / 'saved_model')!r})\n"
+        f"p = served.serve(tf.constant({texts[:5]!r})[:, None]).numpy().reshape(-1)\n"
+        "print(json.dumps(p.tolist()))\n"
+    )
+    done = _fresh(code, tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    np.testing.assert_allclose(got, net.predict(ids[:5], verbose=0).reshape(-1), atol=1e-5)
+
+
+def test_the_python_api_loads_verifies_and_predicts(exported, tmp_path):
+    import shutil
+
+    import sweep
+
+    net, _, texts, ids, out = exported
+    expected = net.predict(ids[:5], verbose=0).reshape(-1)
+    np.testing.assert_allclose(sweep.predict(out, texts[:5]), expected, atol=1e-5)
+    model = sweep.load_model(out)
+    np.testing.assert_allclose(sweep.predict(model, texts[:5]), expected, atol=1e-5)
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    with open(copy / "model.keras", "ab") as fh:
+        fh.write(b"tampered")
+    with pytest.raises(ModelFileError, match="sha256"):
+        sweep.load_model(copy)

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from model import FusedAdam, FusedAdamW, ModelConfig, TrainConfig, build_model, compile_model
-from model._train import make_optimizer
+from sweep.model import FusedAdam, FusedAdamW, ModelConfig, TrainConfig, build_model, compile_model
+from sweep.model._train import make_optimizer
 
 # Keras' float32 LSTM: the bfloat16 rounding of the projected kernel would turn float32
 # round-off between the two optimizers into visible differences

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import accuracy_score, roc_auc_score
 
-from model import error_analysis, write_evaluation_report
+from sweep.model import error_analysis, write_evaluation_report
 from tests._browser import assert_png, images_loaded
 
 HISTORY = [

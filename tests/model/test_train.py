@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from model import (
+from sweep.model import (
     ModelConfig,
     TrainConfig,
     build_model,
@@ -17,7 +17,7 @@ from model import (
     inference_latency_ms,
     make_dataset,
 )
-from model._train import length_batches, token_lengths
+from sweep.model._train import length_batches, token_lengths
 
 
 def _right_padded(lengths, width=50, seed=0):
@@ -151,7 +151,7 @@ def test_inference_latency_is_timed_warm_without_a_trace_inside_the_timing(tiny_
 
 
 def test_a_run_given_a_gpu_refuses_to_train_on_the_cpu(monkeypatch):
-    from model import GpuUnavailable, configure_runtime
+    from sweep.model import GpuUnavailable, configure_runtime
 
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")  # what Ray sets for a GPU trial
     if tf.config.list_physical_devices("GPU"):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import random
 
-from search import parse_train_spec, run_training
+from sweep.search import parse_train_spec, run_training
 from tests import _synthetic
 
 SEEN = {1: ["great", "wonderful", "loved"], 0: ["awful", "boring", "hated"]}

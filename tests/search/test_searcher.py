@@ -8,8 +8,8 @@ import optuna
 import pytest
 from ray.tune.search.optuna import OptunaSearch
 
-from search import parse_space
-from search._searcher import DUPLICATE_ATTR, FidelityAwareOptunaSearch
+from sweep.search import parse_space
+from sweep.search._searcher import DUPLICATE_ATTR, FidelityAwareOptunaSearch
 from tests.integration.test_no_duplicates import SMALL
 
 
@@ -78,8 +78,8 @@ def test_two_objectives_prune_without_intermediate_values():
 
 
 def test_the_sweep_searcher_starts_tpe_after_the_specs_startup_trials():
-    from search import parse_sweep_spec
-    from search._searcher import make_searcher
+    from sweep.search import parse_sweep_spec
+    from sweep.search._searcher import make_searcher
 
     spec = parse_sweep_spec({"trials": 9, "startup_trials": 3, "space": SMALL})
     first, again = (make_searcher(spec, "s", None, seed_offset=0) for _ in range(2))
@@ -93,8 +93,8 @@ def test_the_sweep_searcher_starts_tpe_after_the_specs_startup_trials():
 
 
 def test_the_specs_tpe_and_asha_settings_reach_optuna_and_ray_tune():
-    from search import parse_sweep_spec
-    from search._searcher import make_scheduler, make_searcher
+    from sweep.search import parse_sweep_spec
+    from sweep.search._searcher import make_scheduler, make_searcher
 
     mapping = {"space": SMALL, "asha": {"max_epochs": 8, "reduction_factor": 2, "brackets": 3}}
     plain = parse_sweep_spec(mapping)
@@ -116,10 +116,10 @@ def test_a_trial_the_study_closed_before_the_driver_died_does_not_end_the_resume
     (Optuna raises UpdateFinishedTrialError, and Ray Tune ends the run on it)."""
     import optuna
 
-    from cluster._keys import Keys
-    from cluster._optuna_journal import optuna_storage
-    from search import parse_sweep_spec
-    from search._searcher import make_searcher
+    from sweep.cluster._keys import Keys
+    from sweep.cluster._optuna_journal import optuna_storage
+    from sweep.search import parse_sweep_spec
+    from sweep.search._searcher import make_searcher
 
     spec = parse_sweep_spec({"trials": 4, "asha": {"max_epochs": 4, "grace_period": 1}})
     storage = optuna_storage(redis_url, "closed", Keys())
@@ -147,10 +147,10 @@ def test_a_trial_ray_restored_but_the_searchers_snapshot_predates_is_reattached_
     resume failed). It is found in the study by its Ray trial id and told there."""
     import optuna
 
-    from cluster._keys import Keys
-    from cluster._optuna_journal import optuna_storage
-    from search import parse_sweep_spec
-    from search._searcher import make_searcher
+    from sweep.cluster._keys import Keys
+    from sweep.cluster._optuna_journal import optuna_storage
+    from sweep.search import parse_sweep_spec
+    from sweep.search._searcher import make_searcher
 
     spec = parse_sweep_spec({"trials": 4, "asha": {"max_epochs": 4, "grace_period": 1}})
     storage = optuna_storage(redis_url, "newer", Keys())
@@ -183,10 +183,10 @@ def test_a_trial_the_study_failed_that_ray_runs_to_its_end_is_told_as_a_trial_of
     it: the result reaches the study as a new trial with the same parameters and epochs."""
     import optuna
 
-    from cluster._keys import Keys
-    from cluster._optuna_journal import optuna_storage
-    from search import parse_sweep_spec
-    from search._searcher import make_searcher
+    from sweep.cluster._keys import Keys
+    from sweep.cluster._optuna_journal import optuna_storage
+    from sweep.search import parse_sweep_spec
+    from sweep.search._searcher import make_searcher
 
     spec = parse_sweep_spec({"trials": 4, "asha": {"max_epochs": 4, "grace_period": 1}})
     storage = optuna_storage(redis_url, "failed", Keys())
@@ -207,7 +207,7 @@ def test_a_trial_the_study_failed_that_ray_runs_to_its_end_is_told_as_a_trial_of
     assert rerun.intermediate_values == {1: 0.7, 2: 0.75}
     assert rerun.system_attrs["sweep:ray_trial"] == "t1"
     assert rerun.system_attrs["sweep:rerun_of"] == failed.number
-    from search._searcher import finished_ray_trials
+    from sweep.search._searcher import finished_ray_trials
 
     assert finished_ray_trials(storage, "failed") == {"t1"}
 
@@ -223,10 +223,10 @@ def test_a_resumed_run_stops_at_its_quota_counting_trials_that_ended_after_rays_
     import optuna
     from ray.tune.search import Searcher
 
-    from cluster._keys import Keys
-    from cluster._optuna_journal import optuna_storage
-    from search import parse_sweep_spec
-    from search._searcher import LOST_ATTR, close_lost, finished_in_run, make_searcher
+    from sweep.cluster._keys import Keys
+    from sweep.cluster._optuna_journal import optuna_storage
+    from sweep.search import parse_sweep_spec
+    from sweep.search._searcher import LOST_ATTR, close_lost, finished_in_run, make_searcher
 
     spec = parse_sweep_spec({"trials": 4, "asha": {"max_epochs": 2, "grace_period": 1}})
     storage = optuna_storage(redis_url, "quota", Keys())
@@ -261,10 +261,10 @@ def test_a_trial_that_errored_and_that_ray_resumes_to_its_end_is_told_as_a_trial
     FAIL (told when it errored) that now finishes reaches the study as a new trial."""
     import optuna
 
-    from cluster._keys import Keys
-    from cluster._optuna_journal import optuna_storage
-    from search import parse_sweep_spec
-    from search._searcher import RUN_ATTR, finished_in_run, make_searcher
+    from sweep.cluster._keys import Keys
+    from sweep.cluster._optuna_journal import optuna_storage
+    from sweep.search import parse_sweep_spec
+    from sweep.search._searcher import RUN_ATTR, finished_in_run, make_searcher
 
     spec = parse_sweep_spec({"trials": 2, "asha": {"max_epochs": 4, "grace_period": 1}})
     storage = optuna_storage(redis_url, "errored", Keys())
@@ -297,10 +297,10 @@ def test_concurrency_is_limited_by_the_searcher_so_every_trials_end_reaches_the_
     import optuna
     from ray.tune.search import ConcurrencyLimiter
 
-    from cluster._keys import Keys
-    from cluster._optuna_journal import optuna_storage
-    from search import parse_sweep_spec
-    from search._searcher import make_searcher
+    from sweep.cluster._keys import Keys
+    from sweep.cluster._optuna_journal import optuna_storage
+    from sweep.search import parse_sweep_spec
+    from sweep.search._searcher import make_searcher
 
     spec = parse_sweep_spec({"trials": 6, "asha": {"max_epochs": 2, "grace_period": 1}})
     storage = optuna_storage(redis_url, "limit", Keys())

@@ -9,9 +9,9 @@ import math
 import numpy as np
 import pytest
 
-from search import parse_sweep_spec
-from search._simulate import simulate, simulate_asha, simulate_optuna
-from search._surrogate import Curve, CurveTable, Surrogate, Tabular, cross_validate
+from sweep.search import parse_sweep_spec
+from sweep.search._simulate import simulate, simulate_asha, simulate_optuna
+from sweep.search._surrogate import Curve, CurveTable, Surrogate, Tabular, cross_validate
 
 SPACE = {
     "architecture": ["lstm", "bilstm"],

@@ -10,7 +10,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from search import (
+from sweep.search import (
     SearchSpace,
     SpecError,
     SweepSpec,
@@ -36,7 +36,7 @@ def test_quick_example_parses_and_round_trips():
 
 
 def test_cluster_example_is_a_large_sweep_every_node_can_store():
-    from search import is_remote_uri
+    from sweep.search import is_remote_uri
 
     spec = parse_sweep_spec(load_yaml(str(EXAMPLES / "cluster.yaml")))
     assert spec.concurrency >= 32 and spec.trials >= 10 * spec.concurrency

@@ -9,7 +9,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from search import SpecError, TrainSpec, load_yaml, override, parse_train_spec
+from sweep.search import SpecError, TrainSpec, load_yaml, override, parse_train_spec
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "train.yaml"
 
@@ -100,6 +100,6 @@ def test_the_search_package_loads_without_ray_tune():
     import subprocess
     import sys
 
-    code = "import sys, search; print('ray.tune' in sys.modules)"
+    code = "import sys, sweep.search; print('ray.tune' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model import ModelConfig, build_model
-from search._trial import LEGACY_WEIGHTS, WEIGHTS, load_trial_weights, save_trial_weights
+from sweep.model import ModelConfig, build_model
+from sweep.search._trial import LEGACY_WEIGHTS, WEIGHTS, load_trial_weights, save_trial_weights
 
 SMALL = {"vocab_size": 60, "sequence_length": 12, "embedding_dim": 6, "units": 4, "dropout": 0.0}
 IDS = np.array([[4, 9, 13, 2, 0, 0], [7, 7, 1, 30, 22, 5]], dtype=np.int32)

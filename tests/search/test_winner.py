@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from model import TrainConfig
-from search import TrialSummary, select_winner, trial_configs
+from sweep.model import TrainConfig
+from sweep.search import TrialSummary, select_winner, trial_configs
 
 
 def test_best_epoch_of_best_trial_wins():
@@ -88,8 +88,8 @@ def test_trial_configs_split_and_turn_off_single_run_callbacks():
 
 
 def test_a_resumed_run_owes_the_trials_it_lost_or_never_restored():
-    from search import Run, lost_on_restore, shortfall
-    from search._driver import LOST, settle_restored
+    from sweep.search import Run, lost_on_restore, shortfall
+    from sweep.search._driver import LOST, settle_restored
 
     gone = "ValueError: Could not recover from checkpoint as it does not exist on storage anymore."
     assert lost_on_restore(gone) and lost_on_restore(ValueError(gone))

@@ -1,0 +1,88 @@
+"""sweep: distributed hyperparameter search for Keras LSTM sentiment models.
+
+One import name. The parts are subpackages: ``sweep.data`` (sources, cleaning,
+vectorization), ``sweep.model`` (Keras models, training, export), ``sweep.search`` (specs,
+the Ray Tune sweep) and ``sweep.cluster`` (the CLI, the Redis state store, Ray). The names
+below are the Python API beside the ``sweep`` command::
+
+    import sweep
+
+    model = sweep.load_model("runs/<id>/best")          # checksums verified, safe_mode
+    sweep.predict(model, ["What a wonderful film"])     # P(positive) per text
+    s = sweep.Sweep("<id>")                             # a recorded sweep, read from Redis
+    s.status()["status"], s.trials(top=5), s.best()
+
+``import sweep`` loads neither TensorFlow nor Ray: each name loads its module on first use.
+``import sweep.layers`` registers the package's Keras layers, so that plain
+``keras.saving.load_model("model.keras", safe_mode=True)`` loads an export.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path as _Path
+from typing import TYPE_CHECKING, Any
+
+# A source checkout keeps the four subpackages at the repository's top level, beside this
+# folder; a wheel installs them inside it. Either way they import as ``sweep.<name>``.
+_checkout = _Path(__file__).resolve().parent.parent
+if (_checkout / "pyproject.toml").is_file() and (_checkout / "search" / "__init__.py").is_file():
+    __path__.append(str(_checkout))
+
+if TYPE_CHECKING:
+    import keras
+    import numpy as np
+
+__version__ = "0.2.0"
+
+
+def load_model(folder: str | _Path) -> keras.Model:
+    """The exported model in ``folder`` (``sweep train``'s output, a sweep's ``best/``, or
+    ``sweep best --output``'s copy), after checking every file's sha256; it reads raw text."""
+    from sweep.model import load_model as _load
+
+    return _load(folder)[0]
+
+
+def predict(model: keras.Model | str | _Path, texts: list[str]) -> np.ndarray:
+    """P(positive) for each text; ``model`` is a loaded model or an export folder."""
+    from sweep.model import predict_texts
+
+    if isinstance(model, str | _Path):
+        model = load_model(model)
+    return predict_texts(model, [str(t) for t in texts])
+
+
+class Sweep:
+    """A sweep recorded in Redis, read as ``sweep status`` / ``trials`` / ``best`` read it.
+
+    ``redis_url``: as the CLI resolves it when left out (``SWEEP_REDIS_URL``, then the
+    ``sweep local up`` state, then ``redis://127.0.0.1:6379/0``)."""
+
+    def __init__(self, sweep_id: str, redis_url: str | None = None, prefix: str = "sweep:"):
+        from sweep.cluster import RedisStateStore
+        from sweep.cluster._settings import resolve_redis_url, with_password
+
+        self.id = sweep_id
+        self._store = RedisStateStore(with_password(resolve_redis_url(redis_url)), prefix)
+        if self._store.get_sweep(sweep_id) is None:
+            raise KeyError(f"sweep {sweep_id!r} is not recorded in Redis ({self._store!r})")
+
+    def __repr__(self) -> str:
+        return f"Sweep({self.id!r})"
+
+    def status(self) -> dict[str, Any]:
+        """The sweep's record: ``status``, its timestamps and history, the spec, the best
+        trial and metric, the artifact and its test metrics once exported."""
+        return self._store.get_sweep(self.id) or {}
+
+    def trials(self, top: int | None = None) -> list[dict[str, Any]]:
+        """Trials best first (leaderboard order), then those without a result."""
+        return self._store.ranked_trials(self.id, self.status()["spec"]["mode"], top)
+
+    def best(self) -> dict[str, Any] | None:
+        """The best trial so far (None before any result)."""
+        ranked = self.trials(top=1)
+        return ranked[0] if ranked and ranked[0].get("best") is not None else None
+
+
+__all__ = ["Sweep", "__version__", "load_model", "predict"]
