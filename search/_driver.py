@@ -29,7 +29,6 @@ from sweep.model import (
 from ._replay import ReplayContext, replay_trial
 from ._searcher import (
     close_lost,
-    finished_in_run,
     finished_ray_trials,
     make_scheduler,
     make_searcher,
@@ -380,7 +379,7 @@ def run_sweep(
     cancelled = stopper is not None and stopper.stop_all()
     for _ in range(MAX_REPLACEMENT_RUNS if resume and not spec.time_budget_s else 0):
         elsewhere = (
-            finished_in_run(optuna_storage, sweep_id, runs[-1].name)
+            finished_ray_trials(optuna_storage, sweep_id, runs[-1].name)
             if optuna_storage is not None
             else set()
         )

@@ -49,8 +49,9 @@ LOST_REASON = (
 )
 
 
-def finished_ray_trials(storage: Any, study_name: str) -> set[str]:
-    """Ray Tune trial ids whose Optuna trial is COMPLETE or PRUNED in the study."""
+def finished_ray_trials(storage: Any, study_name: str, run_name: str | None = None) -> set[str]:
+    """Ray Tune trial ids whose Optuna trial is COMPLETE or PRUNED in the study (of the Ray
+    Tune run ``run_name`` only, when given)."""
     import optuna
     from optuna.trial import TrialState
 
@@ -59,19 +60,7 @@ def finished_ray_trials(storage: Any, study_name: str) -> set[str]:
         t.system_attrs[RAY_TRIAL_ATTR]
         for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
         if RAY_TRIAL_ATTR in t.system_attrs
-    }
-
-
-def finished_in_run(storage: Any, study_name: str, run_name: str) -> set[str]:
-    """Ray Tune trial ids of run ``run_name`` whose Optuna trial is COMPLETE or PRUNED."""
-    import optuna
-    from optuna.trial import TrialState
-
-    study = optuna.load_study(study_name=study_name, storage=storage)
-    return {
-        t.system_attrs[RAY_TRIAL_ATTR]
-        for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
-        if RAY_TRIAL_ATTR in t.system_attrs and t.system_attrs.get(RUN_ATTR) == run_name
+        and (run_name is None or t.system_attrs.get(RUN_ATTR) == run_name)
     }
 
 

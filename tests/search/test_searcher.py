@@ -226,7 +226,7 @@ def test_a_resumed_run_stops_at_its_quota_counting_trials_that_ended_after_rays_
     from sweep.cluster._keys import Keys
     from sweep.cluster._optuna_journal import optuna_storage
     from sweep.search import parse_sweep_spec
-    from sweep.search._searcher import LOST_ATTR, close_lost, finished_in_run, make_searcher
+    from sweep.search._searcher import LOST_ATTR, close_lost, finished_ray_trials, make_searcher
 
     spec = parse_sweep_spec({"trials": 4, "asha": {"max_epochs": 2, "grace_period": 1}})
     storage = optuna_storage(redis_url, "quota", Keys())
@@ -237,8 +237,8 @@ def test_a_resumed_run_stops_at_its_quota_counting_trials_that_ended_after_rays_
     searcher.suggest("t3")
     searcher.on_trial_complete("t3", {"training_iteration": 2, "val_accuracy": 0.8})
     searcher.suggest("t4")  # running when the driver dies: lost
-    assert finished_in_run(storage, "quota", "quota") == {"t3"}
-    assert finished_in_run(storage, "quota", "another run") == set()
+    assert finished_ray_trials(storage, "quota", "quota") == {"t3"}
+    assert finished_ray_trials(storage, "quota", "another run") == set()
 
     restored = make_searcher(spec, "quota", optuna_storage(redis_url, "quota", Keys()))
     restored.restore(str(tmp_path / "snapshot.pkl"))
@@ -264,7 +264,7 @@ def test_a_trial_that_errored_and_that_ray_resumes_to_its_end_is_told_as_a_trial
     from sweep.cluster._keys import Keys
     from sweep.cluster._optuna_journal import optuna_storage
     from sweep.search import parse_sweep_spec
-    from sweep.search._searcher import RUN_ATTR, finished_in_run, make_searcher
+    from sweep.search._searcher import RUN_ATTR, finished_ray_trials, make_searcher
 
     spec = parse_sweep_spec({"trials": 2, "asha": {"max_epochs": 4, "grace_period": 1}})
     storage = optuna_storage(redis_url, "errored", Keys())
@@ -284,7 +284,7 @@ def test_a_trial_that_errored_and_that_ray_resumes_to_its_end_is_told_as_a_trial
     assert rerun.state == optuna.trial.TrialState.COMPLETE and rerun.value == 0.75
     assert rerun.intermediate_values == {2: 0.7, 4: 0.75}
     assert rerun.system_attrs[RUN_ATTR] == "r"
-    assert finished_in_run(storage, "errored", "r") == {"t1"}
+    assert finished_ray_trials(storage, "errored", "r") == {"t1"}
 
 
 def test_concurrency_is_limited_by_the_searcher_so_every_trials_end_reaches_the_study(
