@@ -34,6 +34,7 @@ from ._searcher import (
     make_searcher,
 )
 from ._single import branch_blend, report_writer
+from ._snapshot import mend_snapshot
 from ._sweep_spec import SweepSpec, experiment_path, join_storage, spec_to_dict, storage_root
 from ._trial import TrialContext, lstm_trial, trial_configs
 from ._warm import WarmSource, seed_study, warm_start_points
@@ -85,6 +86,7 @@ def _tuner(
     )
     path = experiment_path(spec, run.name)
     if resume and tune.Tuner.can_restore(path):
+        mend_snapshot(path)
         if optuna_storage is not None:
             close_lost(optuna_storage, sweep_id, run.name, snapshot_trial_ids(path))
         return tune.Tuner.restore(path, trainable=trainable, resume_errored=True)

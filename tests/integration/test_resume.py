@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import shutil
 import signal
 import subprocess
@@ -104,10 +105,20 @@ def test_a_trial_started_after_rays_last_snapshot_is_lost_and_another_runs_in_it
     driver.wait(30)
     killed_at_ms = int(time.time() * 1000)
     assert store.get_sweep(sweep_id)["status"] == "running"  # nobody recorded the death
+    # as if the kill had cut Ray's copy of the snapshot to storage short: the resume mends
+    # it from the driver's staging copy on this node
+    torn = [
+        max(experiment.glob("experiment_state-*.json")),
+        *experiment.glob("searcher-state-*.pkl"),
+    ]
+    for path in torn:
+        path.write_bytes(path.read_bytes()[:100])
 
     resumed = _sweep("resume", sweep_id, "--redis-url", redis_url, "-q", env=env)
     output, _ = resumed.communicate(timeout=400)
     assert resumed.returncode == 0, output[-3000:]
+    assert json.loads(torn[0].read_text())["trial_data"]
+    assert pickle.loads(torn[1].read_bytes())
     record = store.get_sweep(sweep_id)
     assert record["status"] == "succeeded" and int(record["resumes"]) == 1
     assert any(h.get("resumed_from") == "running" for h in record["history"])
