@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import time
-from dataclasses import replace
 
 import click
 
@@ -18,28 +19,6 @@ from ._common import (
 )
 from ._errors import BadInput, WorkFailed, cli_errors
 from ._options import pretrain_option, run_options
-
-
-def _override(spec, **values):
-    """Apply CLI overrides (``section__key`` for nested sections)."""
-    from sweep.search import SpecError
-
-    nested: dict[str, dict] = {}
-    top = {}
-    for key, value in values.items():
-        if value is None:
-            continue
-        if "__" in key:
-            section, name = key.split("__")
-            nested.setdefault(section, {})[name] = value
-        else:
-            top[key] = value
-    try:
-        for section, fields in nested.items():
-            top[section] = replace(getattr(spec, section), **fields)
-        return replace(spec, **top)
-    except ValueError as exc:
-        raise SpecError(str(exc)) from exc
 
 
 def _is_job_api(address: str) -> bool:
@@ -224,28 +203,30 @@ def launch(
       sweep launch --address http://127.0.0.1:8265 --trials 48 --concurrency 8
       sweep launch examples/quick.yaml --warm-start imdb-lstm-20261124-101500-ab12
     """
-    from sweep.search import join_storage, spec_to_dict
+    from sweep.search import join_storage, override, spec_to_dict
 
     from ._keys import new_sweep_id
 
     warm_start = _warm_start_ids(warm_start)
-    parsed = _override(
+    parsed = override(
         _load_spec(spec),
-        name=name,
-        trials=trials,
-        concurrency=concurrency,
-        storage=storage,
-        shared_storage=shared_storage,
-        seed=seed,
-        time_budget_s=time_budget_s,
-        cost=cost,
-        data__source=data_source,
-        data__max_reviews=max_reviews,
-        data__pretrain_embeddings=pretrain_embeddings,
-        asha__max_epochs=max_epochs,
-        asha__grace_period=grace_period,
-        resources__cpus=cpus,
-        resources__gpus=gpus,
+        {
+            "name": name,
+            "trials": trials,
+            "concurrency": concurrency,
+            "storage": storage,
+            "shared_storage": shared_storage,
+            "seed": seed,
+            "time_budget_s": time_budget_s,
+            "cost": cost,
+            "data.source": data_source,
+            "data.max_reviews": max_reviews,
+            "data.pretrain_embeddings": pretrain_embeddings,
+            "asha.max_epochs": max_epochs,
+            "asha.grace_period": grace_period,
+            "resources.cpus": cpus,
+            "resources.gpus": gpus,
+        },
     )
     store = open_store(redis_url, prefix)
     for source in warm_start:
@@ -307,21 +288,34 @@ def _place(spec, address):
 
 
 def _drive(
-    store, sweep_id, address, prefix, *, follow=True, quiet=False, as_json=False, uploads=None
+    store,
+    sweep_id,
+    address,
+    prefix,
+    *,
+    resume=False,
+    follow=True,
+    quiet=False,
+    as_json=False,
+    uploads=None,
 ):
-    """Run a recorded sweep: submitted as a Ray job to a dashboard address, else here."""
+    """Run a recorded sweep (``resume``: continue it), submitted as a Ray job to a dashboard
+    address, else here: the one path of ``launch``, ``resume`` and ``extend``."""
     from ._ray import RayUnavailable, submit_sweep_job
-    from ._status import FAILED
+    from ._status import CANCELLED, FAILED, SUCCEEDED
 
+    what = f"resume of {sweep_id}" if resume else f"sweep {sweep_id}"
     if address and _is_job_api(address):
+        action = "resume" if resume else "run"
         try:
-            job_id = submit_sweep_job(address, sweep_id, store.url, "run", prefix, uploads)
+            job_id = submit_sweep_job(address, sweep_id, store.url, action, prefix, uploads)
         except RayUnavailable as exc:
-            store.move(sweep_id, FAILED, error=str(exc))
+            if not resume:  # a resume leaves the record as it found it
+                store.move(sweep_id, FAILED, error=str(exc))
             raise BadInput(str(exc)) from None
         store.set_fields(sweep_id, ray_job_id=job_id, ray_address=address)
         if not quiet and not as_json:
-            click.echo(f"submitted as Ray job {job_id} to {address}")
+            click.echo(f"{what} submitted as Ray job {job_id} to {address}")
         if not follow:
             if as_json:
                 echo_json(store.get_sweep(sweep_id))
@@ -330,18 +324,22 @@ def _drive(
     else:
         from ._runner import execute_sweep
 
+        # with --json, stdout is the record alone: what Ray Tune prints goes to stderr
+        sink = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
         try:
-            record = execute_sweep(
-                sweep_id,
-                store.url,
-                prefix=prefix,
-                ray_address=address,
-                progress=not (quiet or as_json),
-                check_local_resources=True,
-            )
+            with sink:
+                record = execute_sweep(
+                    sweep_id,
+                    store.url,
+                    prefix=prefix,
+                    resume=resume,
+                    ray_address=address,
+                    progress=not (quiet or as_json),
+                    check_local_resources=not resume,
+                )
         except Exception as exc:
             record = store.get_sweep(sweep_id) or {}
-            if record.get("status") == "cancelled":
+            if record.get("status") == CANCELLED:
                 click.echo(f"sweep {sweep_id} was cancelled")
                 return
             from sweep.data import DataError
@@ -349,12 +347,12 @@ def _drive(
 
             if isinstance(exc, (SpecError, DataError)):  # bad input: exit 2 (cli_errors)
                 raise
-            raise WorkFailed(f"sweep {sweep_id} failed: {type(exc).__name__}: {exc}") from exc
+            raise WorkFailed(f"{what} failed: {type(exc).__name__}: {exc}") from exc
     if as_json:
         echo_json(record)
     else:
         click.echo(_summary(record))
-    if record.get("status") != "succeeded":
+    if record.get("status") != SUCCEEDED:
         raise WorkFailed(f"sweep {sweep_id} ended {record.get('status')}")
 
 
@@ -566,16 +564,9 @@ def best(sweep_id, output, pick, cost, pareto, redis_url, prefix, as_json):
 
 @click.command()
 @click.argument("sweep_id")
-@click.option(
-    "--address",
-    envvar="RAY_ADDRESS",
-    default=None,
-    help="Ray dashboard URL to resume on as a Ray job (env RAY_ADDRESS).",
-)
-@store_options
-@click.option("-q", "--quiet", is_flag=True)
+@run_options
 @cli_errors
-def resume(sweep_id, address, redis_url, prefix, quiet):
+def resume(sweep_id, address, follow, redis_url, prefix, quiet, as_json):
     """Continue an interrupted sweep: unfinished trials restart from their last checkpoint,
     finished trials are not repeated, the same Optuna study is used.
 
@@ -583,7 +574,6 @@ def resume(sweep_id, address, redis_url, prefix, quiet):
     Example:
       sweep resume imdb-lstm-20261124-101500-ab12
     """
-    from ._ray import RayUnavailable, submit_sweep_job
     from ._status import RESUMABLE
 
     store = open_store(redis_url, prefix)
@@ -594,31 +584,9 @@ def resume(sweep_id, address, redis_url, prefix, quiet):
             f"sweep {sweep_id} is {record['status']}; only "
             f"{', '.join(sorted(RESUMABLE))} sweeps can be resumed"
         )
-    if address and _is_job_api(address):
-        try:
-            job_id = submit_sweep_job(address, sweep_id, store.url, "resume", prefix)
-        except RayUnavailable as exc:
-            raise BadInput(str(exc)) from None
-        store.set_fields(sweep_id, ray_job_id=job_id, ray_address=address)
-        click.echo(f"resume submitted as Ray job {job_id}")
-        record = _follow(store, sweep_id, quiet, address=address, job_id=job_id)
-    else:
-        from ._runner import execute_sweep
-
-        try:
-            record = execute_sweep(
-                sweep_id,
-                store.url,
-                prefix=prefix,
-                resume=True,
-                ray_address=address,
-                progress=not quiet,
-            )
-        except Exception as exc:
-            raise WorkFailed(f"resume of {sweep_id} failed: {type(exc).__name__}: {exc}") from exc
-    click.echo(_summary(record))
-    if record.get("status") != "succeeded":
-        raise WorkFailed(f"sweep {sweep_id} ended {record.get('status')}")
+    _drive(
+        store, sweep_id, address, prefix, resume=True, follow=follow, quiet=quiet, as_json=as_json
+    )
 
 
 @click.command()

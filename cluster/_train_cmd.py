@@ -108,35 +108,28 @@ def train(
     parsed = parse_train_spec(load_yaml(spec)) if spec else TrainSpec()
     parsed = override(
         parsed,
-        "data",
-        source=data_source,
-        max_reviews=max_reviews,
-        seed=seed,
-        pretrain_embeddings=pretrain_embeddings,
-    )
-    parsed = override(
-        parsed,
-        "model",
-        architecture=architecture,
-        vocab_size=vocab_size,
-        sequence_length=sequence_length,
-        embedding_dim=embedding_dim,
-        units=units,
-        layers=layers,
-        dropout=dropout,
-        pooling=pooling,
-        ngram_buckets=ngram_buckets,
-        ngram_dim=ngram_dim,
-        lstm_kernel=lstm_kernel,
-    )
-    parsed = override(
-        parsed,
-        "train",
-        optimizer=optimizer,
-        learning_rate=learning_rate,
-        batch_size=batch_size,
-        epochs=epochs,
-        seed=seed,
+        {
+            "data.source": data_source,
+            "data.max_reviews": max_reviews,
+            "data.seed": seed,
+            "data.pretrain_embeddings": pretrain_embeddings,
+            "model.architecture": architecture,
+            "model.vocab_size": vocab_size,
+            "model.sequence_length": sequence_length,
+            "model.embedding_dim": embedding_dim,
+            "model.units": units,
+            "model.layers": layers,
+            "model.dropout": dropout,
+            "model.pooling": pooling,
+            "model.ngram_buckets": ngram_buckets,
+            "model.ngram_dim": ngram_dim,
+            "model.lstm_kernel": lstm_kernel,
+            "train.optimizer": optimizer,
+            "train.learning_rate": learning_rate,
+            "train.batch_size": batch_size,
+            "train.epochs": epochs,
+            "train.seed": seed,
+        },
     )
 
     def show(r):

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import lazy_loader
 
 from ._pareto import Scored, pareto_front, smallest_within
-from ._schema import SpecError, from_mapping, load_yaml
+from ._schema import SpecError, from_mapping, load_yaml, override
 from ._space import SHARED_PARAMS, Choice, FloatRange, IntRange, SearchSpace, parse_space
 from ._sweep_spec import (
     COSTS,
@@ -27,7 +27,7 @@ from ._sweep_spec import (
     spec_to_dict,
     storage_root,
 )
-from ._train_spec import TrainSpec, override, parse_train_spec
+from ._train_spec import TrainSpec, parse_train_spec
 from ._winner import TrialSummary, Winner, select_winner
 
 if TYPE_CHECKING:

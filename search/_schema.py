@@ -98,3 +98,28 @@ def load_yaml(path: str) -> Any:
         raise SpecError(f"spec file {path} cannot be read: {exc}") from exc
     except yaml.YAMLError as exc:
         raise SpecError(f"spec file {path} is not valid YAML: {exc}") from exc
+
+
+def override(spec: T, values: Mapping[str, Any]) -> T:
+    """Return ``spec`` with the non-None ``values`` replacing its keys, named as in the spec
+    file: ``"trials"``, or ``"asha.max_epochs"`` for a key of a section. Each replaced
+    section is validated again; a broken rule is a :class:`SpecError` naming the section."""
+    sections: dict[str, dict[str, Any]] = {}
+    top: dict[str, Any] = {}
+    for key, value in values.items():
+        if value is None:
+            continue
+        section, _, name = key.partition(".")
+        if name:
+            sections.setdefault(section, {})[name] = value
+        else:
+            top[key] = value
+    for section, fields in sections.items():
+        try:
+            top[section] = dataclasses.replace(getattr(spec, section), **fields)
+        except ValueError as exc:
+            raise SpecError(f"{section}: {exc}") from exc
+    try:
+        return dataclasses.replace(spec, **top) if top else spec
+    except ValueError as exc:
+        raise SpecError(str(exc)) from exc

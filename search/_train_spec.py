@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from sweep.data import DataConfig
@@ -23,16 +23,3 @@ class TrainSpec:
 def parse_train_spec(mapping: Any) -> TrainSpec:
     """Validate a parsed YAML mapping into a :class:`TrainSpec`."""
     return from_mapping(TrainSpec, mapping, "spec")
-
-
-def override(spec: TrainSpec, section: str, **values: Any) -> TrainSpec:
-    """Return ``spec`` with the non-None ``values`` replacing keys of ``section``."""
-    given = {k: v for k, v in values.items() if v is not None}
-    if not given:
-        return spec
-    from ._schema import SpecError
-
-    try:
-        return replace(spec, **{section: replace(getattr(spec, section), **given)})
-    except ValueError as exc:
-        raise SpecError(f"{section}: {exc}") from exc

@@ -211,11 +211,20 @@ def test_trials_whose_checkpoint_is_gone_are_replaced_by_a_run_that_resumes_itse
     os.killpg(resumed.pid, signal.SIGKILL)
     resumed.wait(30)
     killed_at_ms = int(time.time() * 1000)
-    again = _sweep("resume", sweep_id, "--redis-url", redis_url, "-q")
-    output, _ = again.communicate(timeout=500)
-    assert again.returncode == 0, output[-3000:]
+    again = subprocess.run(
+        [sys.executable, "-m", "sweep.cluster", "resume", sweep_id, "--redis-url", redis_url,
+         "--json"],
+        capture_output=True, text=True, timeout=500,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
 
     record = store.get_sweep(sweep_id)
+    printed = json.loads(again.stdout)  # --json: the final record, and nothing else
+    assert (printed["id"], printed["status"], printed["resumes"]) == (
+        sweep_id,
+        "succeeded",
+        record["resumes"],
+    )
     assert record["status"] == "succeeded" and int(record["resumes"]) == 2
     trials = store.trials(sweep_id)
     for victim in victims:

@@ -9,7 +9,14 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sweep.search import SpecError, TrainSpec, load_yaml, override, parse_train_spec
+from sweep.search import (
+    SpecError,
+    TrainSpec,
+    load_yaml,
+    override,
+    parse_sweep_spec,
+    parse_train_spec,
+)
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "train.yaml"
 
@@ -49,10 +56,19 @@ def test_bad_specs_name_the_key_and_rule(mapping, message):
 
 
 def test_override_replaces_given_values_only():
-    spec = override(TrainSpec(), "model", units=7, dropout=None)
+    spec = override(TrainSpec(), {"model.units": 7, "model.dropout": None})
     assert spec.model.units == 7 and spec.model.dropout == TrainSpec().model.dropout
     with pytest.raises(SpecError, match="model: units=-1 must be >= 1"):
-        override(TrainSpec(), "model", units=-1)
+        override(TrainSpec(), {"model.units": -1})
+
+
+def test_override_names_sweep_keys_as_the_spec_file_does():
+    base = parse_sweep_spec({})
+    spec = override(base, {"trials": 9, "asha.max_epochs": 5, "resources.cpus": None})
+    assert (spec.trials, spec.asha.max_epochs) == (9, 5)
+    assert spec.resources == base.resources and spec.asha.grace_period == base.asha.grace_period
+    with pytest.raises(SpecError, match="asha: "):
+        override(base, {"asha.grace_period": 50, "asha.max_epochs": 2})
 
 
 def test_yaml_problems_are_spec_errors(tmp_path):
