@@ -14,6 +14,7 @@ import click
 from ray.tune import Callback, Stopper
 
 from sweep.search import lost_on_restore
+from sweep.states import TrialStatus
 
 from ._status import CANCELLED
 from ._store import StateRegressed, StateStore
@@ -80,7 +81,7 @@ class RedisStateCallback(Callback):
             rec = {
                 "trial_id": trial.trial_id,
                 "config": dict(trial.config or {}),
-                "status": "PENDING",
+                "status": TrialStatus.PENDING,
                 "epochs": 0,
                 "best": None,
                 "best_epoch": None,
@@ -124,7 +125,7 @@ class RedisStateCallback(Callback):
         if getattr(trial, "latest_checkpoint_result", None) and self._restored(trial):
             return
         rec = self._record(trial)
-        rec.update(status="RUNNING", started_at=rec["started_at"] or time.time())
+        rec.update(status=TrialStatus.RUNNING, started_at=rec["started_at"] or time.time())
         self._write(trial.trial_id, "started")
 
     def on_trial_restore(self, iteration, trials, trial, **info):
@@ -140,7 +141,7 @@ class RedisStateCallback(Callback):
         rec = self._record(trial)
         rec["recovered"] = rec.get("recovered", 0) + 1
         rec["last_failure"] = _error_text(trial)
-        rec["status"] = "PENDING"
+        rec["status"] = TrialStatus.PENDING
         self._write(trial.trial_id, "recovered")
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
@@ -170,7 +171,7 @@ class RedisStateCallback(Callback):
         if trial.trial_id in self._settled:
             return
         rec = self._record(trial)
-        rec["status"] = "TERMINATED"
+        rec["status"] = TrialStatus.TERMINATED
         rec["stopped_early"] = rec["epochs"] < self.max_epochs
         rec["finished_at"] = time.time()
         self._write(trial.trial_id, "stopped_early" if rec["stopped_early"] else "completed")
@@ -182,10 +183,10 @@ class RedisStateCallback(Callback):
         rec["finished_at"] = time.time()
         rec["error"] = _error_text(trial)
         if lost_on_restore(rec["error"]):
-            rec["status"], rec["error"] = "LOST", f"{LOST_ON_RESTORE}: {rec['error']}"
+            rec["status"], rec["error"] = TrialStatus.LOST, f"{LOST_ON_RESTORE}: {rec['error']}"
             self._write(trial.trial_id, "lost")  # a resumed sweep runs a replacement
             return
-        rec["status"] = "ERROR"
+        rec["status"] = TrialStatus.ERROR
         self._write(trial.trial_id, "errored")
 
     def _finished_before(self, trial) -> bool:
@@ -195,7 +196,7 @@ class RedisStateCallback(Callback):
             stored = self.store.trial(self.sweep_id, trial.trial_id)
         except Exception:  # unreachable store: Ray's own restore decides
             return False
-        if stored and stored.get("status") == "TERMINATED":
+        if stored and stored.get("status") == TrialStatus.TERMINATED:
             self._settled.add(trial.trial_id)
             return True
         return False
@@ -211,12 +212,12 @@ class RedisStateCallback(Callback):
         if not stored:  # (one it finished was settled by _finished_before)
             return False
         rec = {k: v for k, v in stored.items() if k != "error"}
-        self._records[trial.trial_id] = {**rec, "status": "PENDING"}
+        self._records[trial.trial_id] = {**rec, "status": TrialStatus.PENDING}
         if trial.trial_id not in self._study_finished():
             return False
         # the searcher recorded the end, the driver died before this callback heard of it
         rec = self._records[trial.trial_id]
-        rec["status"] = "TERMINATED"
+        rec["status"] = TrialStatus.TERMINATED
         rec["stopped_early"] = rec["epochs"] < self.max_epochs
         rec["finished_at"] = time.time()
         rec["closed_on_resume"] = "finished before its driver died, recorded on resume"
@@ -287,12 +288,12 @@ class ProgressCallback(Callback):
         self._last = ""
 
     def _show(self, trials) -> None:
-        running = sum(t.status == "RUNNING" for t in trials)
-        done = [t for t in trials if t.status == "TERMINATED"]
+        running = sum(t.status == TrialStatus.RUNNING for t in trials)
+        done = [t for t in trials if t.status == TrialStatus.TERMINATED]
         early = sum(
             (t.last_result or {}).get("training_iteration", 0) < self.max_epochs for t in done
         )
-        errored = sum(t.status == "ERROR" for t in trials)
+        errored = sum(t.status == TrialStatus.ERROR for t in trials)
         best = "-" if self._best is None else f"{self._best:.4f}"
         line = (
             f"trials {len(done) + errored}/{self.total} done ({early} stopped early, "

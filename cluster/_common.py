@@ -9,6 +9,8 @@ from typing import Any
 
 import click
 
+from sweep.states import TrialStatus
+
 from ._errors import BadInput
 
 
@@ -86,13 +88,13 @@ def ago(ts: Any) -> str:
 def trial_counts(trials: dict[str, dict[str, Any]]) -> dict[str, int]:
     counts = {"running": 0, "done": 0, "stopped_early": 0, "errored": 0, "stopped": 0}
     for rec in trials.values():
-        if rec.get("status") == "RUNNING":
+        if rec.get("status") == TrialStatus.RUNNING:
             counts["running"] += 1
-        elif rec.get("status") == "TERMINATED":
+        elif rec.get("status") == TrialStatus.TERMINATED:
             counts["done"] += 1
             counts["stopped_early"] += bool(rec.get("stopped_early"))
-        elif rec.get("status") == "ERROR":
+        elif rec.get("status") == TrialStatus.ERROR:
             counts["errored"] += 1
-        elif rec.get("status") == "STOPPED":  # cut when the sweep ended (its time budget)
+        elif rec.get("status") == TrialStatus.STOPPED:  # cut when the sweep ended (its time budget)
             counts["stopped"] += 1
     return counts

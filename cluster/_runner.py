@@ -11,6 +11,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from sweep.states import TrialStatus
+
 from ._artifacts import metadata_sha256
 from ._callback import CancelStopper, ProgressCallback, RedisStateCallback
 from ._optuna_journal import optuna_storage
@@ -71,11 +73,11 @@ def check_resources(spec, available: dict[str, float]) -> None:
 
 
 # statuses a trial keeps once the sweep is done with it
-CLOSED = ("TERMINATED", "ERROR", "LOST", "CANCELLED", "STOPPED")
+CLOSED = tuple(s for s in TrialStatus if s.closed)
 
 
 def close_open_trials(
-    store, sweep_id: str, known=(), status: str = "LOST", reason: str | None = None
+    store, sweep_id: str, known=(), status: str = TrialStatus.LOST, reason: str | None = None
 ) -> list[str]:
     """Trials left open when a sweep ends (started by a killed driver and never checkpointed
     by Ray Tune, or stopped by a cancel) are closed with ``status`` in Redis and as FAIL in
@@ -279,7 +281,7 @@ def execute_sweep(
         )
         close_open_trials(store, sweep_id, {t.trial_id for t in outcome.trials})
         # what Ray Tune still ran when the run ended (its time budget): kept with its epochs
-        close_open_trials(store, sweep_id, status="STOPPED", reason=_stopped_reason(spec))
+        close_open_trials(store, sweep_id, status=TrialStatus.STOPPED, reason=_stopped_reason(spec))
         finished = {
             "best_trial": outcome.winner.trial_id,
             "best_metric": outcome.winner.value,
@@ -303,7 +305,10 @@ def execute_sweep(
         if current == CANCELLED:
             try:
                 close_open_trials(
-                    store, sweep_id, status="CANCELLED", reason="stopped by `sweep cancel`"
+                    store,
+                    sweep_id,
+                    status=TrialStatus.CANCELLED,
+                    reason="stopped by `sweep cancel`",
                 )
             except Exception:
                 log.exception("could not close the trials of cancelled sweep %s", sweep_id)

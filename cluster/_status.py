@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-PENDING, RUNNING, RETRAINING, EXPORTING = "pending", "running", "retraining", "exporting"
-SUCCEEDED, FAILED, CANCELLED = "succeeded", "failed", "cancelled"
-STATUSES = (PENDING, RUNNING, RETRAINING, EXPORTING, SUCCEEDED, FAILED, CANCELLED)
-FINAL = frozenset({SUCCEEDED, FAILED, CANCELLED})
+from sweep.states import SweepStatus
+
+PENDING, RUNNING, RETRAINING, EXPORTING = (
+    SweepStatus.PENDING,
+    SweepStatus.RUNNING,
+    SweepStatus.RETRAINING,
+    SweepStatus.EXPORTING,
+)
+SUCCEEDED, FAILED, CANCELLED = SweepStatus.SUCCEEDED, SweepStatus.FAILED, SweepStatus.CANCELLED
+STATUSES = tuple(SweepStatus)
+FINAL = frozenset(s for s in SweepStatus if s.final)
 
 _MOVES: dict[str, frozenset[str]] = {
     PENDING: frozenset({RUNNING, FAILED, CANCELLED}),

@@ -25,6 +25,7 @@ from sweep.model import (
     fit,
     load_embeddings,
 )
+from sweep.states import TrialStatus
 
 from ._replay import ReplayContext, replay_trial
 from ._searcher import (
@@ -68,11 +69,27 @@ def prepare_data(spec: SweepSpec, progress: bool = True) -> tuple[Splits, Vector
     )
 
 
-def _tuner(
-    spec, sweep_id, run, data, optuna_storage, callbacks, stopper, resume, reuse_actors=True
-):
+@dataclass(frozen=True)
+class Search:
+    """What every Ray Tune run of one sweep shares: the spec, the data in the object store
+    (``None`` for a replayed sweep), the Optuna study's storage (``None``: in memory), the
+    callbacks and stopper, and whether runs restore from their snapshots (``sweep resume``)."""
+
+    spec: SweepSpec
+    sweep_id: str
+    data: Vectorized | None = None
+    optuna_storage: Any = None
+    callbacks: tuple[Any, ...] = ()
+    stopper: Any = None
+    resume: bool = False
+    reuse_actors: bool = True
+
+
+def _tuner(search: Search, run: Run):
+    """Ray Tune's Tuner for ``run``: restored from its snapshot on resume, else new."""
     from ray import tune
 
+    spec = search.spec
     if spec.trial == "replay":  # the same sweep, with trials that replay a curve
         function, context = replay_trial, ReplayContext(spec.replay, spec.asha.max_epochs)
     else:
@@ -81,40 +98,49 @@ def _tuner(
             spec.train, spec.asha.max_epochs, spec.resources.cpus, spec.metric, spec.resources.gpus
         )
     trainable = tune.with_resources(
-        tune.with_parameters(function, data=data, context=context),
+        tune.with_parameters(function, data=search.data, context=context),
         {"cpu": spec.resources.cpus, "gpu": spec.resources.gpus},
     )
     path = experiment_path(spec, run.name)
-    if resume and tune.Tuner.can_restore(path):
+    if search.resume and tune.Tuner.can_restore(path):
         mend_snapshot(path)
-        if optuna_storage is not None:
-            close_lost(optuna_storage, sweep_id, run.name, snapshot_trial_ids(path))
+        if search.optuna_storage is not None:
+            close_lost(search.optuna_storage, search.sweep_id, run.name, snapshot_trial_ids(path))
         return tune.Tuner.restore(path, trainable=trainable, resume_errored=True)
     # an extension must not replay the first run's draws: each run seeds TPE differently
     searcher = make_searcher(
-        spec, sweep_id, optuna_storage, seed_offset=run.index, run_name=run.name, quota=run.trials
+        spec,
+        search.sweep_id,
+        search.optuna_storage,
+        seed_offset=run.index,
+        run_name=run.name,
+        quota=run.trials,
     )
-    scheduler = make_scheduler(spec)
     return tune.Tuner(
         trainable,
         tune_config=tune.TuneConfig(
             search_alg=searcher,
-            scheduler=scheduler,
+            scheduler=make_scheduler(spec),
             num_samples=run.trials,
             max_concurrent_trials=spec.concurrency,
             time_budget_s=spec.time_budget_s,
-            reuse_actors=reuse_actors,
+            reuse_actors=search.reuse_actors,
         ),
         run_config=tune.RunConfig(
             name=run.name,
             storage_path=storage_root(spec),
             failure_config=tune.FailureConfig(max_failures=spec.max_failures),
             checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
-            callbacks=list(callbacks),
-            stop=stopper,
+            callbacks=list(search.callbacks),
+            stop=search.stopper,
             verbose=0,
         ),
     )
+
+
+def run_search(search: Search, run: Run) -> list[TrialSummary]:
+    """Run (or restore and finish) one Ray Tune run; its trials as the winner reads them."""
+    return summarize(_tuner(search, run).fit(), search.spec.metric)
 
 
 @dataclass(frozen=True)
@@ -164,7 +190,7 @@ def past_trials(spec: SweepSpec, runs: Sequence[Run]) -> list[TrialSummary]:
 # Ray Tune's message when a resumed trial's checkpoint is gone: the killed driver's last
 # experiment snapshot named a checkpoint that ``num_to_keep`` had already deleted
 _GONE_CHECKPOINT = "Could not recover from checkpoint"
-LOST = "LOST"
+LOST = TrialStatus.LOST
 MAX_REPLACEMENT_RUNS = 3
 
 
@@ -188,7 +214,9 @@ def settle_restored(trials: Sequence[TrialSummary], finished: set[str]) -> list[
     """A trial lost on restore that had in fact finished before the driver died (the
     snapshot Ray restored from still said RUNNING) keeps its results and counts as finished."""
     return [
-        replace(t, status="TERMINATED") if t.status == LOST and t.trial_id in finished else t
+        replace(t, status=TrialStatus.TERMINATED)
+        if t.status == LOST and t.trial_id in finished
+        else t
         for t in trials
     ]
 
@@ -220,7 +248,11 @@ def summarize(grid, metric: str) -> list[TrialSummary]:
         )
         trial_id = (result.metrics or {}).get("trial_id") or Path(result.path).name
         status = (
-            LOST if lost_on_restore(result.error) else "ERROR" if result.error else "TERMINATED"
+            LOST
+            if lost_on_restore(result.error)
+            else TrialStatus.ERROR
+            if result.error
+            else TrialStatus.TERMINATED
         )
         error = _last_line(result.error) if result.error else None
         out.append(
@@ -239,9 +271,8 @@ def search_only(
     reuse_actors: bool = True,
 ) -> list[TrialSummary]:
     """Only the search (no retrain, no export): one Tune run named ``name``; for benchmarks."""
-    run = Run(name, spec.trials)
-    tuner = _tuner(spec, name, run, data, optuna_storage, callbacks, None, False, reuse_actors)
-    return summarize(tuner.fit(), spec.metric)
+    search = Search(spec, name, data, optuna_storage, tuple(callbacks), reuse_actors=reuse_actors)
+    return run_search(search, Run(name, spec.trials))
 
 
 def retrain_and_export(
@@ -354,7 +385,9 @@ def run_sweep(
     warm_sources: Sequence[WarmSource] = (),
     on_fields: FieldsHook = lambda **fields: None,
 ) -> SweepOutcome:
-    """Run (or resume) the sweep and export its winner to ``<storage>/<id>/best``.
+    """Run (or resume) the sweep and export its winner to ``<storage>/<id>/best``:
+    prepare the data, warm-start the study, search, settle a resumed run's shortfall,
+    select the winner, retrain and export it.
 
     ``runs`` lists the sweep's Ray Tune runs (default: one run of ``spec.trials``); the last
     is the one to run, earlier ones only count for the winner. ``warm_sources`` are
@@ -364,38 +397,17 @@ def run_sweep(
     runs = list(runs) or [Run.of(sweep_id, 0, spec.trials)]
     replay = spec.trial == "replay"  # trains nothing: no data, no export
     splits, data = (None, None) if replay else prepare_data(spec, progress)
-    if not replay:
+    if data is not None:
         on_fields(data_fingerprint=data.fingerprint)
-    if warm_sources and not resume and not replay:
-        warm = warm_start_points(warm_sources, spec.space, data.fingerprint)
-        seed_study(optuna_storage, sweep_id, spec.objectives[1], warm)
-        on_fields(warm_start=warm.to_dict())
-    tuner = _tuner(spec, sweep_id, runs[-1], data, optuna_storage, callbacks, stopper, resume)
-    latest = summarize(tuner.fit(), spec.metric)
-    if resume and optuna_storage is not None:
-        latest = settle_restored(latest, finished_ray_trials(optuna_storage, sweep_id))
-    trials = past_trials(spec, runs[:-1]) + latest
-    # A resumed run can come back short (see ``shortfall``): replacement runs, recorded as
-    # runs of the sweep so that a later resume restores them, make up the trial count.
-    # Not under a time budget (there the budget, not the count, ends the run) or a cancel.
-    cancelled = stopper is not None and stopper.stop_all()
-    for _ in range(MAX_REPLACEMENT_RUNS if resume and not spec.time_budget_s else 0):
-        elsewhere = (
-            finished_ray_trials(optuna_storage, sweep_id, runs[-1].name)
-            if optuna_storage is not None
-            else set()
-        )
-        missing = shortfall(runs[-1], latest, elsewhere)
-        if not missing or cancelled:
-            break
-        runs.append(Run(f"{sweep_id}.replace{len(runs)}", missing, len(runs)))
-        on_fields(runs=[asdict(r) for r in runs])
-        tuner = _tuner(spec, sweep_id, runs[-1], data, optuna_storage, callbacks, stopper, resume)
-        latest = summarize(tuner.fit(), spec.metric)
-        trials += latest
-        cancelled = stopper is not None and stopper.stop_all()
+        if warm_sources and not resume:
+            warm = warm_start_points(warm_sources, spec.space, data.fingerprint)
+            seed_study(optuna_storage, sweep_id, spec.objectives[1], warm)
+            on_fields(warm_start=warm.to_dict())
+    search = Search(spec, sweep_id, data, optuna_storage, tuple(callbacks), stopper, resume)
+    earlier = past_trials(spec, runs[:-1])
+    trials = earlier + settle(search, runs, run_search(search, runs[-1]), on_fields)
     winner = select_winner(trials, spec.mode)
-    if replay:
+    if splits is None:
         return SweepOutcome(winner, None, None, trials)
     on_status("retraining", best_trial=winner.trial_id, best_metric=winner.value)
     destination = join_storage(experiment_path(spec, sweep_id), BEST_DIR)
@@ -403,3 +415,32 @@ def run_sweep(
         spec, sweep_id, data, winner, destination, on_status, test_frame=splits.test
     )
     return SweepOutcome(winner, test, artifact, trials)
+
+
+def settle(
+    search: Search, runs: list[Run], latest: list[TrialSummary], on_fields: FieldsHook
+) -> list[TrialSummary]:
+    """The trials of the last run of ``runs``, settled after a resume: those the study saw
+    finish count as finished, and replacement runs (appended to ``runs`` and recorded, so
+    that a later resume restores them) make up a shortfall (see ``shortfall``). Not under a
+    time budget (there the budget, not the count, ends the run) or after a cancel."""
+    if not search.resume:
+        return latest
+    storage, sweep_id = search.optuna_storage, search.sweep_id
+    if storage is not None:
+        latest = settle_restored(latest, finished_ray_trials(storage, sweep_id))
+    trials = list(latest)
+    for _ in range(0 if search.spec.time_budget_s else MAX_REPLACEMENT_RUNS):
+        if search.stopper is not None and search.stopper.stop_all():
+            break
+        elsewhere = (
+            finished_ray_trials(storage, sweep_id, runs[-1].name) if storage is not None else set()
+        )
+        missing = shortfall(runs[-1], latest, elsewhere)
+        if not missing:
+            break
+        runs.append(Run(f"{sweep_id}.replace{len(runs)}", missing, len(runs)))
+        on_fields(runs=[asdict(r) for r in runs])
+        latest = run_search(search, runs[-1])
+        trials += latest
+    return trials

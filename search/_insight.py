@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sweep.model import html_figures, html_page, html_table
+from sweep.states import TrialStatus
 
 from ._sweep_spec import SweepSpec
 
@@ -78,7 +79,7 @@ def _asha_plot(trials: dict[str, dict[str, Any]], spec: SweepSpec, path: Path) -
         "tab:orange"
         if t.get("stopped_early")
         else "tab:red"
-        if t.get("status") in ("ERROR", "LOST")
+        if t.get("status") in (TrialStatus.ERROR, TrialStatus.LOST)
         else "tab:blue"
         for t in rows
     ]

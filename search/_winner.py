@@ -7,6 +7,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sweep.states import TrialStatus
+
 
 @dataclass(frozen=True)
 class TrialSummary:
@@ -17,7 +19,7 @@ class TrialSummary:
     trial_id: str
     config: dict[str, Any]
     history: Sequence[float] = field(default_factory=tuple)
-    status: str = "TERMINATED"
+    status: str = TrialStatus.TERMINATED
     branch_weights: Sequence[float | None] = field(default_factory=tuple)
     error: str | None = None  # the last line of the trial's error, when it failed
 
