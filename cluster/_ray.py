@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+import time
 from pathlib import Path
 
 
@@ -126,6 +127,10 @@ def _working_dir(uploads: dict[str, Path], tmp: Path) -> dict:
     return {"working_dir": str(_stage(root, uploads, tmp))}
 
 
+_TRY_AGAIN = "try again later"
+_AGENT_RETRY_DELAYS = (0.5, 1, 2, 4, 8, 15)  # about 30 s in all
+
+
 def submit_sweep_job(
     address: str,
     sweep_id: str,
@@ -157,10 +162,15 @@ def submit_sweep_job(
     )
     with tempfile.TemporaryDirectory(prefix="sweep-job-") as tmp:
         runtime_env = {"env_vars": env, **_working_dir(uploads or {}, Path(tmp))}
-        try:
-            return client.submit_job(entrypoint=entrypoint, runtime_env=runtime_env)
-        except Exception as exc:
-            raise RayUnavailable(f"Ray at {address} refused the job: {str(exc)[:500]}") from None
+        for delay in (*_AGENT_RETRY_DELAYS, None):
+            try:
+                return client.submit_job(entrypoint=entrypoint, runtime_env=runtime_env)
+            except Exception as exc:
+                # a head just started has no job agent yet, and says to try again later
+                if delay is None or _TRY_AGAIN not in str(exc):
+                    message = f"Ray at {address} refused the job: {str(exc)[:500]}"
+                    raise RayUnavailable(message) from None
+                time.sleep(delay)
 
 
 def stop_job(address: str, job_id: str) -> bool:
