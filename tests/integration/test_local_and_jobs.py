@@ -117,7 +117,7 @@ def test_sweep_submitted_as_a_ray_job_succeeds(local_head, sweep_archive, tmp_pa
     address = f"http://127.0.0.1:{ports['dashboard']}"
     result = CliRunner().invoke(main, ["launch", spec, "--address", address, "--json"])
     assert result.exit_code == 0, result.output
-    record = json.loads(result.output[result.output.index("{") :])
+    record = json.loads(result.stdout)  # --json: stdout is the record alone
     assert record["status"] == "succeeded" and record["ray_job_id"].startswith("raysubmit_")
     out = tmp_path / "model"
     best = CliRunner().invoke(main, ["best", record["id"], "--output", str(out)])

@@ -26,7 +26,7 @@ def finished_sweep(ray_2_cpus, redis_server, sweep_archive, tmp_path_factory):
         main, ["launch", spec, "--pretrain-embeddings", "--redis-url", redis_server.url, "--json"]
     )
     assert result.exit_code == 0, result.output
-    record = json.loads(result.output[result.output.index("{") :])
+    record = json.loads(result.stdout)  # --json: stdout is the record alone
     return record, folder, redis_server.url
 
 

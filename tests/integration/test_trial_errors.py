@@ -31,7 +31,7 @@ def test_out_of_memory_trial_is_recorded_and_the_sweep_goes_on(
     )
     result = CliRunner().invoke(main, ["launch", spec, "--redis-url", redis_url, "--json"])
     assert result.exit_code == 0, result.output
-    record = json.loads(result.output[result.output.index("{") :])
+    record = json.loads(result.stdout)  # --json: stdout is the record alone
     assert record["status"] == "succeeded"
     trials = json.loads(
         CliRunner()
