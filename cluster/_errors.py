@@ -26,7 +26,9 @@ def _input_errors() -> tuple[type[BaseException], ...]:
     from sweep.model import ConfigError, ModelFileError
     from sweep.search import SpecError
 
-    return DataError, ConfigError, ModelFileError, SpecError
+    from ._launch import LaunchRefused
+
+    return DataError, ConfigError, ModelFileError, SpecError, LaunchRefused
 
 
 def cli_errors(fn: Callable[..., Any]) -> Callable[..., Any]:

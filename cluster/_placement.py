@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ._errors import BadInput
+from ._launch import LaunchRefused
 
 # sources the driver resolves itself: the IMDB archive (downloaded on its node) and URIs
 _DRIVER_SOURCES = ("imdb",)
@@ -36,8 +36,8 @@ def _local_source(source: str) -> Path | None:
     return Path(os.path.expanduser(source.removeprefix("file://")))
 
 
-def _missing(path: Path, where: str) -> BadInput:
-    return BadInput(
+def _missing(path: Path, where: str) -> LaunchRefused:
+    return LaunchRefused(
         f"data source {str(path)!r} does not exist {where}; pass the IMDB archive, an "
         "extracted aclImdb/ folder or a CSV, `--data imdb` (downloaded where the driver "
         "runs), or a URI the cluster reads (s3://BUCKET/KEY)"
@@ -82,14 +82,14 @@ def place_for_job(spec, address: str) -> Placement:
     if not path.exists():
         raise _missing(path, f"on this machine (a local file is uploaded to {address})")
     if path.is_dir():
-        raise BadInput(
+        raise LaunchRefused(
             f"data source {str(path)!r} is a folder; a sweep on a cluster takes one file "
             "uploaded with the job: pass the archive (aclImdb_v1.tar.gz) or a CSV, or put the "
             "data where the cluster reads it (--data s3://BUCKET/KEY)"
         )
     size = path.stat().st_size
     if size > MAX_UPLOAD_BYTES:
-        raise BadInput(
+        raise LaunchRefused(
             f"data source {str(path)!r} is {size / 2**20:.0f} MiB; a file uploaded with a Ray "
             f"job can be at most {MAX_UPLOAD_BYTES / 2**20:.0f} MiB (the dashboard's request "
             "limit): copy it to object storage and pass --data s3://BUCKET/KEY"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import sys
-import time
 
 import click
 
@@ -18,13 +17,9 @@ from ._common import (
     trial_counts,
 )
 from ._errors import BadInput, WorkFailed, cli_errors
+from ._launch import follow as follow_sweep
+from ._launch import is_job_api, place, record_sweep, run_here, submit
 from ._options import pretrain_option, run_options
-
-
-def _is_job_api(address: str) -> bool:
-    """http(s):// is the dashboard's job API (submit a Ray job); host:port, auto or ray://
-    connect this process as the driver."""
-    return address.startswith(("http://", "https://"))
 
 
 def _warm_start_ids(text: str | None) -> list[str]:
@@ -42,56 +37,15 @@ def _load_spec(path):
     return parse_sweep_spec(load_yaml(path) if path else yaml.safe_load(default_spec_text()))
 
 
-def _follow(
-    store,
-    sweep_id: str,
-    quiet: bool,
-    interval: float = 2.0,
-    address: str | None = None,
-    job_id: str | None = None,
-) -> dict:
-    """Print progress from Redis until the sweep reaches a final status.
-
-    When following a Ray job, a job that ends before the sweep does (driver crashed, could
-    not reach Redis, ...) marks the sweep failed with the job's last log lines.
-    """
-    from ._ray import job_log_tail, job_status
-    from ._status import FAILED, FINAL
-
-    last = ""
-    ended_since = None
-    while True:
-        record = store.get_sweep(sweep_id) or {}
-        trials = store.trials(sweep_id)
-        c = trial_counts(trials)
-        best = store.leaderboard(sweep_id, record.get("spec", {}).get("mode", "max"), 1)
-        line = (
-            f"[{record.get('status')}] trials {c['done'] + c['errored']} done "
-            f"({c['stopped_early']} stopped early, {c['errored']} errored), "
-            f"{c['running']} running; best {best[0][1]:.4f}"
-            if best
-            else f"[{record.get('status')}] trials {c['done']} done, {c['running']} running"
-        )
-        if line != last and not quiet:
-            click.echo(line)
-            last = line
-        if record.get("status") in FINAL:
-            return record
-        if address and job_id:
-            status = job_status(address, job_id)
-            if status in ("SUCCEEDED", "FAILED", "STOPPED"):
-                ended_since = ended_since or time.monotonic()
-                if time.monotonic() - ended_since > 3 * interval:  # its last writes are in
-                    tail = job_log_tail(address, job_id)
-                    store.move(
-                        sweep_id,
-                        FAILED,
-                        error=f"Ray job {job_id} ended {status} before the sweep finished: {tail}"[
-                            :2000
-                        ],
-                    )
-                    return store.get_sweep(sweep_id) or {}
-        time.sleep(interval)
+def _follow(store, sweep_id: str, quiet: bool, address=None, job_id=None) -> dict:
+    """Print progress until the sweep reaches a final status (see ``follow``)."""
+    return follow_sweep(
+        store,
+        sweep_id,
+        address=address,
+        job_id=job_id,
+        on_line=(lambda line: None) if quiet else click.echo,
+    )
 
 
 def _summary(record: dict) -> str:
@@ -203,9 +157,7 @@ def launch(
       sweep launch --address http://127.0.0.1:8265 --trials 48 --concurrency 8
       sweep launch examples/quick.yaml --warm-start imdb-lstm-20261124-101500-ab12
     """
-    from sweep.search import join_storage, override, spec_to_dict
-
-    from ._keys import new_sweep_id
+    from sweep.search import join_storage, override
 
     warm_start = _warm_start_ids(warm_start)
     parsed = override(
@@ -231,19 +183,13 @@ def launch(
     store = open_store(redis_url, prefix)
     for source in warm_start:
         require_sweep(store, source)
-    placement = _place(parsed, address)
-    parsed = placement.spec
-    sweep_id = new_sweep_id(parsed.name)
-    store.create_sweep(sweep_id, spec_to_dict(parsed), parsed.storage)
+    placement = place(parsed, address)
+    sweep_id = record_sweep(store, placement, warm_start)
     if not quiet and not as_json:
         click.echo(
             f"sweep {sweep_id} created; Ray Tune results and TensorBoard logs under "
-            f"{join_storage(parsed.storage, sweep_id)}"
+            f"{join_storage(placement.spec.storage, sweep_id)}"
         )
-    if warm_start:
-        store.set_fields(sweep_id, warm_start_from=warm_start)
-    if placement.data_upload:
-        store.set_fields(sweep_id, data_upload=placement.data_upload)
     _drive(
         store,
         sweep_id,
@@ -254,37 +200,6 @@ def launch(
         as_json=as_json,
         uploads=placement.uploads,
     )
-
-
-def _place(spec, address):
-    """Settle the spec's paths for where the driver runs, and refuse what cannot work there
-    (missing data, node-local storage on a cluster of several nodes, resources this Ray
-    cannot give) before anything is recorded or submitted."""
-    from ._placement import Placement, place_for_job, place_here
-    from ._ray import RayUnavailable, cluster_nodes
-    from ._storage import storage_refusal
-
-    if address and _is_job_api(address):
-        placement = place_for_job(spec, address)
-        try:
-            nodes = cluster_nodes(address)
-        except RayUnavailable as exc:
-            raise BadInput(str(exc)) from None
-    else:
-        import ray
-
-        from ._runner import check_resources, ensure_ray
-        from ._storage import connected_nodes
-
-        placement = Placement(place_here(spec))
-        ensure_ray(address)
-        check_resources(placement.spec, ray.cluster_resources())
-        nodes = connected_nodes()
-    where = address or "this machine"
-    refusal = storage_refusal(placement.spec.storage, placement.spec.shared_storage, nodes, where)
-    if refusal:
-        raise BadInput(refusal)
-    return placement
 
 
 def _drive(
@@ -301,19 +216,11 @@ def _drive(
 ):
     """Run a recorded sweep (``resume``: continue it), submitted as a Ray job to a dashboard
     address, else here: the one path of ``launch``, ``resume`` and ``extend``."""
-    from ._ray import RayUnavailable, submit_sweep_job
-    from ._status import CANCELLED, FAILED, SUCCEEDED
+    from ._status import CANCELLED, SUCCEEDED
 
     what = f"resume of {sweep_id}" if resume else f"sweep {sweep_id}"
-    if address and _is_job_api(address):
-        action = "resume" if resume else "run"
-        try:
-            job_id = submit_sweep_job(address, sweep_id, store.url, action, prefix, uploads)
-        except RayUnavailable as exc:
-            if not resume:  # a resume leaves the record as it found it
-                store.move(sweep_id, FAILED, error=str(exc))
-            raise BadInput(str(exc)) from None
-        store.set_fields(sweep_id, ray_job_id=job_id, ray_address=address)
+    if is_job_api(address):
+        job_id = submit(store, sweep_id, address, prefix, resume=resume, uploads=uploads)
         if not quiet and not as_json:
             click.echo(f"{what} submitted as Ray job {job_id} to {address}")
         if not follow:
@@ -322,24 +229,15 @@ def _drive(
             return
         record = _follow(store, sweep_id, quiet or as_json, address=address, job_id=job_id)
     else:
-        from ._runner import execute_sweep
-
         # with --json, stdout is the record alone: what Ray Tune prints goes to stderr
         sink = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
         try:
             with sink:
-                record = execute_sweep(
-                    sweep_id,
-                    store.url,
-                    prefix=prefix,
-                    resume=resume,
-                    ray_address=address,
-                    progress=not (quiet or as_json),
-                    check_local_resources=not resume,
+                record = run_here(
+                    store, sweep_id, address, prefix, resume=resume, progress=not (quiet or as_json)
                 )
         except Exception as exc:
-            record = store.get_sweep(sweep_id) or {}
-            if record.get("status") == CANCELLED:
+            if (store.get_sweep(sweep_id) or {}).get("status") == CANCELLED:
                 click.echo(f"sweep {sweep_id} was cancelled")
                 return
             from sweep.data import DataError

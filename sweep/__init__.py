@@ -11,6 +11,8 @@ below are the Python API beside the ``sweep`` command::
     sweep.predict(model, ["What a wonderful film"])     # P(positive) per text
     s = sweep.Sweep("<id>")                             # a recorded sweep, read from Redis
     s.status()["status"], s.trials(top=5), s.best()
+    s = sweep.launch("sweep.yaml", overrides={"trials": 8})   # record and run a sweep
+    sweep.train("train.yaml", output="model/")          # one training run, exported
 
 ``import sweep`` loads neither TensorFlow nor Ray: each name loads its module on first use.
 ``import sweep.layers`` registers the package's Keras layers, so that plain
@@ -19,6 +21,7 @@ below are the Python API beside the ``sweep`` command::
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path as _Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +55,84 @@ def predict(model: keras.Model | str | _Path, texts: list[str]) -> np.ndarray:
     return predict_texts(model, [str(t) for t in texts])
 
 
+def _open_store(redis_url: str | None, prefix: str) -> Any:
+    from sweep.cluster import RedisStateStore
+    from sweep.cluster._settings import resolve_redis_url, with_password
+
+    return RedisStateStore(with_password(resolve_redis_url(redis_url)), prefix)
+
+
+def _spec_mapping(spec: str | _Path | Mapping[str, Any] | None, default: str | None) -> Any:
+    import yaml
+
+    from sweep.search import load_yaml
+
+    if spec is None:
+        return yaml.safe_load(default) if default is not None else {}
+    if isinstance(spec, str | _Path):
+        return load_yaml(str(spec))
+    return dict(spec)
+
+
+def train(
+    spec: str | _Path | Mapping[str, Any] | None = None,
+    output: str | _Path = "model",
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    progress: bool = False,
+) -> Any:
+    """Train one configuration and export it to ``output``, as ``sweep train`` does; the
+    outcome (``history``, ``test`` metrics, ``export_dir``).
+
+    ``spec``: a train YAML file, a mapping of its keys, or None for the defaults;
+    ``overrides``: keys to replace, named as in the file (``{"data.source": "imdb",
+    "train.epochs": 2}``). Raises ``SpecError`` / ``DataError`` for a bad spec or data."""
+    from sweep.search import override, parse_train_spec, run_training
+
+    parsed = override(parse_train_spec(_spec_mapping(spec, None)), overrides or {})
+    return run_training(parsed, output, progress=progress)
+
+
+def launch(
+    spec: str | _Path | Mapping[str, Any] | None = None,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    address: str | None = None,
+    redis_url: str | None = None,
+    prefix: str = "sweep:",
+    warm_start: Sequence[str] = (),
+    progress: bool = False,
+) -> Sweep:
+    """Record a sweep and run it, as ``sweep launch`` does; the :class:`Sweep`.
+
+    ``spec``: a sweep YAML file, a mapping of its keys, or None for the built-in spec;
+    ``overrides``: keys to replace, named as in the file (``{"trials": 8,
+    "asha.max_epochs": 3}``). Without ``address`` (or with a running Ray's ``host:port``)
+    the driver runs in this process and ``launch`` returns when the sweep has ended; with a
+    Ray dashboard URL (``http://HEAD:8265``) the sweep is submitted as a Ray job and
+    ``launch`` returns at once: follow it with :meth:`Sweep.status`.
+
+    Raises ``SpecError`` / ``DataError`` for a bad spec or data, ``LaunchRefused`` when the
+    sweep cannot run where asked (nothing recorded), and the driver's error when the sweep
+    fails (recorded as failed)."""
+    from sweep.cluster._launch import is_job_api, place, record_sweep, run_here, submit
+    from sweep.search import default_spec_text, override, parse_sweep_spec
+
+    parsed = override(parse_sweep_spec(_spec_mapping(spec, default_spec_text())), overrides or {})
+    store = _open_store(redis_url, prefix)
+    store.ping()  # unreachable Redis, a wrong password: StoreUnavailable, before any work
+    for source in warm_start:
+        if store.get_sweep(source) is None:
+            raise KeyError(f"warm start: sweep {source!r} is not recorded in Redis ({store!r})")
+    placement = place(parsed, address)
+    sweep_id = record_sweep(store, placement, warm_start)
+    if is_job_api(address):
+        submit(store, sweep_id, address, prefix, uploads=placement.uploads)
+    else:
+        run_here(store, sweep_id, address, prefix, progress=progress)
+    return Sweep(sweep_id, redis_url, prefix)
+
+
 class Sweep:
     """A sweep recorded in Redis, read as ``sweep status`` / ``trials`` / ``best`` read it.
 
@@ -59,11 +140,8 @@ class Sweep:
     ``sweep local up`` state, then ``redis://127.0.0.1:6379/0``)."""
 
     def __init__(self, sweep_id: str, redis_url: str | None = None, prefix: str = "sweep:"):
-        from sweep.cluster import RedisStateStore
-        from sweep.cluster._settings import resolve_redis_url, with_password
-
         self.id = sweep_id
-        self._store = RedisStateStore(with_password(resolve_redis_url(redis_url)), prefix)
+        self._store = _open_store(redis_url, prefix)
         if self._store.get_sweep(sweep_id) is None:
             raise KeyError(f"sweep {sweep_id!r} is not recorded in Redis ({self._store!r})")
 
@@ -85,4 +163,4 @@ class Sweep:
         return ranked[0] if ranked and ranked[0].get("best") is not None else None
 
 
-__all__ = ["Sweep", "__version__", "load_model", "predict"]
+__all__ = ["Sweep", "__version__", "launch", "load_model", "predict", "train"]

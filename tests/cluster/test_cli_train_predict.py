@@ -249,17 +249,11 @@ def test_the_readmes_python_api_snippet_runs_as_written(trained, redis_url, tmp_
     """The README's "Python API" block, run in a fresh process with its placeholders filled:
     ``runs/ID/best`` is a real export, ``ID`` a sweep recorded in Redis (found, as the
     snippet says, the way the CLI finds Redis: here ``SWEEP_REDIS_URL``)."""
-    import os
-    import re
-    import sys
-    from pathlib import Path
-
     from sweep.cluster import RedisStateStore
     from sweep.search import parse_sweep_spec, spec_to_dict
+    from tests._readme import python_blocks, run_python
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    section = readme[readme.index("## Python API") :]
-    snippet = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    snippet = python_blocks("Python API")[0]
     out, _ = trained
     store = RedisStateStore(redis_url)
     store.create_sweep("readme-1", spec_to_dict(parse_sweep_spec({"trials": 2})), "/tmp")
@@ -267,13 +261,6 @@ def test_the_readmes_python_api_snippet_runs_as_written(trained, redis_url, tmp_
     store.write_trial("readme-1", "t1", row, 0.9, "completed")
     code = snippet.replace("runs/ID/best", str(out)).replace('"ID"', '"readme-1"')
     code = code.replace("\ns.status()", "\nprint(repr((s.status()") + ")))\n"
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=tmp_path,
-        env={**os.environ, "SWEEP_REDIS_URL": redis_url},
-    )
+    done = run_python(code, tmp_path, redis_url)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "'pending'" in done.stdout and "'t1'" in done.stdout
