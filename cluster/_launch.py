@@ -4,6 +4,7 @@ driver here or submit it as a Ray job, and follow a job until the sweep ends."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -141,23 +142,20 @@ def follow(
     address: str | None = None,
     job_id: str | None = None,
     interval: float = 2.0,
-    on_line: Callable[[str], None] = lambda line: None,
+    on_update: Callable[[dict[str, Any]], None] = lambda record: None,
+    stop: threading.Event | None = None,
 ) -> dict[str, Any]:
-    """Wait for the sweep to reach a final status, passing each new progress line to
-    ``on_line``; the final record. A Ray job (``address``, ``job_id``) that ends before
-    the sweep does (driver crashed, could not reach Redis, ...) fails the sweep with the
-    job's last log lines."""
+    """Wait for the sweep to reach a final status, passing its record to ``on_update`` at
+    each look (``cluster._live`` shows it); the final record. A Ray job (``address``,
+    ``job_id``) that ends before the sweep does (driver crashed, could not reach Redis, ...)
+    fails the sweep with the job's last log lines. ``stop`` ends the wait early."""
     from ._ray import job_log_tail, job_status
 
-    last = ""
     ended_since = None
     while True:
         record = store.get_sweep(sweep_id) or {}
-        line = progress_line(store, sweep_id, record)
-        if line != last:
-            on_line(line)
-            last = line
-        if record.get("status") in {s for s in SweepStatus if s.final}:
+        on_update(record)
+        if record.get("status") in {s for s in SweepStatus if s.final} or (stop and stop.is_set()):
             return record
         if address and job_id:
             status = job_status(address, job_id)
@@ -167,5 +165,10 @@ def follow(
                     tail = job_log_tail(address, job_id)
                     error = f"Ray job {job_id} ended {status} before the sweep finished: {tail}"
                     store.move(sweep_id, SweepStatus.FAILED, error=error[:2000])
-                    return store.get_sweep(sweep_id) or {}
-        time.sleep(interval)
+                    record = store.get_sweep(sweep_id) or {}
+                    on_update(record)
+                    return record
+        if stop is not None:
+            stop.wait(interval)
+        else:
+            time.sleep(interval)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import threading
 
 import click
 
@@ -38,14 +39,51 @@ def _load_spec(path):
 
 
 def _follow(store, sweep_id: str, quiet: bool, address=None, job_id=None) -> dict:
-    """Print progress until the sweep reaches a final status (see ``follow``)."""
-    return follow_sweep(
-        store,
-        sweep_id,
-        address=address,
-        job_id=job_id,
-        on_line=(lambda line: None) if quiet else click.echo,
-    )
+    """Show the sweep until it reaches a final status (see ``follow``): redrawn in place on
+    a terminal, one line per change elsewhere, nothing with ``quiet``."""
+    from ._live import LiveView, PlainLines
+
+    where = {"address": address, "job_id": job_id}
+    if quiet:
+        return follow_sweep(store, sweep_id, **where)
+    from rich.console import Console
+
+    console = Console()
+    if not console.is_terminal:
+        lines = PlainLines(store, sweep_id, click.echo)
+        return follow_sweep(store, sweep_id, **where, on_update=lines)
+    with LiveView(store, sweep_id, console) as view:
+        return follow_sweep(store, sweep_id, **where, interval=1.0, on_update=view)
+
+
+def _run_here_shown(store, sweep_id, address, prefix, resume, quiet) -> dict:
+    """Run the driver here; on a terminal, with the live view of ``status --watch`` drawn
+    from the state store beside it, else with the driver's own progress lines."""
+    from rich.console import Console
+
+    console = Console()
+    if quiet or not console.is_terminal:
+        return run_here(store, sweep_id, address, prefix, resume=resume, progress=not quiet)
+    from ._live import LiveView
+
+    stop = threading.Event()
+
+    def show(view) -> None:
+        # only a view: a Redis hiccup here must not print a thread's traceback; the
+        # driver's own outcome decides the exit
+        with contextlib.suppress(Exception):
+            follow_sweep(store, sweep_id, interval=1.0, on_update=view, stop=stop)
+
+    with LiveView(store, sweep_id, console) as view:
+        shown = threading.Thread(target=show, args=(view,), daemon=True)
+        shown.start()
+        try:
+            return run_here(store, sweep_id, address, prefix, resume=resume, progress=False)
+        finally:
+            stop.set()
+            shown.join(10)
+            with contextlib.suppress(Exception):
+                view(store.get_sweep(sweep_id) or {})  # the last state, drawn once more
 
 
 def _summary(record: dict) -> str:
@@ -233,9 +271,7 @@ def _drive(
         sink = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
         try:
             with sink:
-                record = run_here(
-                    store, sweep_id, address, prefix, resume=resume, progress=not (quiet or as_json)
-                )
+                record = _run_here_shown(store, sweep_id, address, prefix, resume, quiet or as_json)
         except Exception as exc:
             if (store.get_sweep(sweep_id) or {}).get("status") == CANCELLED:
                 click.echo(f"sweep {sweep_id} was cancelled")
