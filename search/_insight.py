@@ -26,6 +26,51 @@ def _pyplot():
     return plt
 
 
+# importances from fewer trials than this mean nothing (fANOVA fits a forest to them)
+MIN_IMPORTANCE_TRIALS = 8
+
+
+def _ranked_values(trial: dict[str, Any]) -> list[float]:
+    return [float(v) for v in trial.get("history") or [] if v is not None and v == v]
+
+
+def fidelity_epoch(trials: dict[str, dict[str, Any]], spec: SweepSpec) -> int:
+    """The epoch at which trials are compared: the highest ASHA
+    rung (grace period x reduction factor^k) that at least ``MIN_IMPORTANCE_TRIALS`` trials
+    reached, else the first rung, which every trial that trained reached."""
+    reached = [len(_ranked_values(t)) for t in trials.values()]
+    rungs, rung = [], spec.asha.grace_period
+    while rung <= spec.asha.max_epochs:
+        rungs.append(rung)
+        rung *= spec.asha.reduction_factor
+    best = rungs[0]
+    for rung in rungs:
+        if sum(r >= rung for r in reached) >= MIN_IMPORTANCE_TRIALS:
+            best = rung
+    return best
+
+
+def study_at_epoch(study, trials: dict[str, dict[str, Any]], epoch: int, direction: str):
+    """An in-memory Optuna study of every trial that reached ``epoch``, valued at it: each
+    trial's sampled parameters and their distributions, from the sweep's study."""
+    import optuna
+
+    from ._searcher import RAY_TRIAL_ATTR
+
+    sampled = {t.system_attrs.get(RAY_TRIAL_ATTR): t for t in study.get_trials(deepcopy=False)}
+    out = optuna.create_study(direction=direction)
+    for trial_id, trial in trials.items():
+        values, source = _ranked_values(trial), sampled.get(trial_id)
+        if source is None or len(values) < epoch or not source.distributions:
+            continue
+        out.add_trial(
+            optuna.trial.create_trial(
+                params=source.params, distributions=source.distributions, value=values[epoch - 1]
+            )
+        )
+    return out
+
+
 def compute_summary(trials: dict[str, dict[str, Any]], spec: SweepSpec) -> dict[str, Any]:
     """Trial-epochs and CPU/GPU seconds spent, and what no early stopping would have cost
     (each trial trained to ``max_epochs`` at its measured seconds per epoch)."""
@@ -95,6 +140,40 @@ def _asha_plot(trials: dict[str, dict[str, Any]], spec: SweepSpec, path: Path) -
     plt.close(fig)
 
 
+def _history_plot(trials: dict[str, dict[str, Any]], spec: SweepSpec, path: Path) -> int:
+    """Every trial at each epoch it reached, in start order, its best marked (stopped early
+    or trained to the end), with the best-so-far line over all of them; the trials drawn.
+    (Optuna's own history plots COMPLETE trials only: ASHA's stopped trials are PRUNED.)"""
+    plt = _pyplot()
+    rows = [t for t in sorted(trials.values(), key=lambda t: t.get("started_at") or 0)]
+    rows = [t for t in rows if _ranked_values(t)]
+    pick = max if spec.mode == "max" else min
+    fig, ax = plt.subplots(figsize=(9, 5))
+    best_so_far, running = [], None
+    for i, t in enumerate(rows):
+        values = _ranked_values(t)
+        ax.scatter([i] * len(values), values, s=8, color="lightgray", zorder=1)
+        stopped = bool(t.get("stopped_early"))
+        ax.scatter(
+            [i], [pick(values)], marker="x" if stopped else "o", zorder=3,
+            color="tab:orange" if stopped else "tab:blue",
+        )  # fmt: skip
+        running = pick(values) if running is None else pick(running, pick(values))
+        best_so_far.append(running)
+    ax.step(range(len(rows)), best_so_far, where="post", color="tab:green", label="best so far")
+    ax.scatter([], [], color="tab:blue", label="trained to the end (its best)")
+    ax.scatter([], [], marker="x", color="tab:orange", label="stopped early by ASHA (its best)")
+    ax.scatter([], [], s=8, color="lightgray", label="every epoch's value")
+    ax.set_xlabel("Trial (in start order)")
+    ax.set_ylabel(spec.metric)
+    ax.set_title(f"Optimization history: all {len(rows)} trials with a result")
+    ax.legend(loc="lower right" if spec.mode == "max" else "upper right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return len(rows)
+
+
 def write_search_report(
     folder: str | Path, study, trials: dict[str, dict[str, Any]], spec: SweepSpec, sweep_id: str
 ) -> dict[str, Any]:
@@ -103,30 +182,37 @@ def write_search_report(
 
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
-    plots = []
-    for fn, name, title in (
+    drawn = _history_plot(trials, spec, out / "optimization_history.png")
+    plots = [(out / "optimization_history.png", f"Optimization history ({drawn} trials)")]
+    figures: dict[str, Any] = {"optimization_history": {"trials": drawn}}
+    epoch = fidelity_epoch(trials, spec)
+    direction = "maximize" if spec.mode == "max" else "minimize"
+    at_epoch = study_at_epoch(study, trials, epoch, direction)
+    compared = len(at_epoch.trials)
+    for fn, name, title, least in (
         (
-            ovm.plot_optimization_history,
-            "optimization_history.png",
-            f"Optimization history ({spec.metric} per trial)",
+            ovm.plot_parallel_coordinate,
+            "parallel_coordinate",
+            f"Parallel coordinates: {compared} trials, {spec.metric} at epoch {epoch}",
+            2,
         ),
         (
             ovm.plot_param_importances,
-            "param_importances.png",
-            f"Hyperparameter importances for {spec.metric}",
-        ),
-        (
-            ovm.plot_parallel_coordinate,
-            "parallel_coordinate.png",
-            f"Parallel coordinates of the sampled hyperparameters ({spec.metric})",
+            "param_importances",
+            f"Hyperparameter importances: {compared} trials, {spec.metric} at epoch {epoch}",
+            MIN_IMPORTANCE_TRIALS,
         ),
     ):
-        target = {}
-        if spec.cost:  # two objectives: plot the metric; importances want low = good
-            sign = -1.0 if fn is ovm.plot_param_importances and spec.mode == "max" else 1.0
-            target = {"target": lambda t, sign=sign: sign * t.values[0]}
-        if _save_optuna_plot(fn, study, out / name, title, target_name=spec.metric, **target):
-            plots.append((out / name, title))
+        figures[name] = {"trials": compared, "epoch": epoch}
+        if compared < least:
+            figures[name]["withheld"] = (
+                f"withheld: {compared} trials reached epoch {epoch}, and this figure needs at "
+                f"least {least} to mean anything"
+            )
+        elif _save_optuna_plot(fn, at_epoch, out / f"{name}.png", title, target_name=spec.metric):
+            plots.append((out / f"{name}.png", title))
+        else:
+            figures[name]["withheld"] = "withheld: Optuna could not draw it (see the log)"
     if spec.cost:
         title = f"Pareto front: {spec.metric} against {spec.cost}"
         if _save_optuna_plot(
@@ -161,13 +247,26 @@ def write_search_report(
         text_col=4,
     )
     compute_table = html_table(["", "value"], [(k, v) for k, v in compute.items()])
+    notes = html_table(
+        ["figure", "trials", "compared at epoch", "note"],
+        [
+            (name, f["trials"], f.get("epoch", "every epoch"), f.get("withheld", "drawn"))
+            for name, f in figures.items()
+        ],
+    )
     html = html_page(
         f"Sweep {sweep_id}",
         [
             ("Compute spent (ASHA against training every trial to the maximum)", compute_table),
+            ("What each figure rests on", notes),
             ("Plots", html_figures(plots)),
             ("Trials, best first", table),
         ],
     )
     (out / "report.html").write_text(html, encoding="utf-8")
-    return {"folder": str(out), "plots": [str(p) for p, _ in plots], "compute": compute}
+    return {
+        "folder": str(out),
+        "plots": [str(p) for p, _ in plots],
+        "figures": figures,
+        "compute": compute,
+    }

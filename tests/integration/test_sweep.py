@@ -181,15 +181,18 @@ def test_sweep_report_shows_the_search_and_the_compute_saved(finished_sweep, tmp
     assert compute["trials"] == 6 and compute["stopped_early"] >= 1
     assert compute["trial_epochs"] < compute["trial_epochs_without_asha"] == 18
     assert 0 < compute["train_seconds"] < compute["train_seconds_without_asha"]
-    for name in (
-        "optimization_history.png",
-        "parallel_coordinate.png",
-        "asha_epochs.png",
-        "param_importances.png",
-    ):
+    for name in ("optimization_history.png", "parallel_coordinate.png", "asha_epochs.png"):
         assert_png(tmp_path / "r" / name)
+    # every trial counts: the history holds all 6, stopped ones included; compared at the
+    # first rung (epoch 1), 6 trials are too few for importances, which are withheld
+    figures = summary["figures"]
+    assert figures["optimization_history"]["trials"] == 6
+    assert figures["parallel_coordinate"] == {"trials": 6, "epoch": 1}
+    assert "withheld: 6 trials reached epoch 1" in figures["param_importances"]["withheld"]
+    assert not (tmp_path / "r" / "param_importances.png").exists()
+    assert "withheld: 6 trials reached epoch 1" in (tmp_path / "r" / "report.html").read_text()
     loaded, total = images_loaded(tmp_path / "r" / "report.html")
-    assert loaded == total == 4
+    assert loaded == total == 3
 
 
 def test_winner_export_has_its_evaluation_report(finished_sweep):
