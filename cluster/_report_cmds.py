@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from ._common import echo_json, open_store, require_sweep, store_options
@@ -101,53 +103,86 @@ def describe(data_source, output, quiet, as_json):
 
 
 @click.command()
-@click.argument("sweep_id")
+@click.argument("sweep_ids", metavar="SWEEP_ID...", nargs=-1, required=True)
 @click.option(
     "--output",
     "-o",
     default=None,
     type=click.Path(file_okay=False),
-    help="Folder for the report (default: sweep-report-ID).",
+    help="Folder for the report (default: sweep-report-ID; with several sweeps, "
+    "sweep-comparison, one subfolder per sweep).",
 )
 @store_options
-@click.option("--json", "as_json", is_flag=True, help="Print the compute summary as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @cli_errors
-def report(sweep_id, output, redis_url, prefix, as_json):
+def report(sweep_ids, output, redis_url, prefix, as_json):
     """Search insight for a sweep: optimization history, parameter importances, parallel
-    coordinates, ASHA's stopping picture, compute spent against no early stopping.
+    coordinates, ASHA's stopping picture, compute spent against no early stopping. With
+    several sweeps, also their best-so-far curves overlaid (against wall time and against
+    trial-epochs), to see what a change of space or ASHA settings did.
 
     \b
-    Example:
+    Examples:
       sweep report imdb-lstm-20261124-101500-ab12 -o sweep-report/
+      sweep report ID1 ID2 -o compared/
     """
+    from sweep.search import write_comparison
+
+    store = open_store(redis_url, prefix)
+    records = {sweep_id: require_sweep(store, sweep_id) for sweep_id in dict.fromkeys(sweep_ids)}
+    if len(records) == 1:
+        (sweep_id,) = records
+        summary = _one_report(store, sweep_id, records[sweep_id], output)
+        if as_json:
+            echo_json(summary)
+            return
+        _echo_compute(summary["compute"])
+        click.echo(f"report: {summary['folder']}/report.html")
+        return
+    folder = Path(output or "sweep-comparison")
+    reports = {
+        sweep_id: _one_report(store, sweep_id, record, folder / sweep_id)
+        for sweep_id, record in records.items()
+    }
+    compared = write_comparison(
+        folder, [(sweep_id, r, store.trials(sweep_id)) for sweep_id, r in records.items()]
+    )
+    if as_json:
+        echo_json({**compared, "reports": reports})
+        return
+    for sweep_id, row in compared["sweeps"].items():
+        click.echo(
+            f"{sweep_id}: best {row['best']:.4f} after {row['trials']} trials, "
+            f"{row['trial_epochs']} trial-epochs, {row['minutes']} min"
+        )
+    click.echo(f"comparison: {folder}/comparison.html (one report per sweep beside it)")
+
+
+def _one_report(store, sweep_id: str, record: dict, output) -> dict:
     import optuna
 
     from sweep.search import parse_recorded_spec, write_search_report
 
     from ._optuna_journal import optuna_storage
 
-    store = open_store(redis_url, prefix)
-    record = require_sweep(store, sweep_id)
     study = optuna.load_study(
         study_name=sweep_id, storage=optuna_storage(store.url, sweep_id, store.keys)
     )
-    summary = write_search_report(
+    return write_search_report(
         output or f"sweep-report-{sweep_id}",
         study,
         store.trials(sweep_id),
         parse_recorded_spec(record["spec"]),
         sweep_id,
     )
-    if as_json:
-        echo_json(summary)
-        return
-    c = summary["compute"]
+
+
+def _echo_compute(c: dict) -> None:
     click.echo(
         f"trial-epochs spent {c['trial_epochs']} of {c['trial_epochs_without_asha']} "
         f"without early stopping ({c['saved_fraction']:.0%} saved); "
         f"train CPU-seconds {c['cpu_seconds']:.0f}"
     )
-    click.echo(f"report: {summary['folder']}/report.html")
 
 
 @click.command()

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
         summarize,
     )
     from ._evaluate import evaluate_export
-    from ._insight import compute_summary, write_search_report
+    from ._insight import compute_summary, write_comparison, write_search_report
     from ._searcher import finished_ray_trials
     from ._single import TrainingOutcome, run_training
     from ._trial import TrialContext, lstm_trial, train_epochs, trial_configs, trial_views
@@ -68,7 +68,7 @@ __getattr__, _, _ = lazy_loader.attach(
             "summarize",
         ],
         "_evaluate": ["evaluate_export"],
-        "_insight": ["compute_summary", "write_search_report"],
+        "_insight": ["compute_summary", "write_comparison", "write_search_report"],
         "_searcher": ["finished_ray_trials"],  # imports Ray Tune
         "_single": ["TrainingOutcome", "run_training"],
         "_trial": ["TrialContext", "lstm_trial", "train_epochs", "trial_configs", "trial_views"],
@@ -134,5 +134,6 @@ __all__ = [
     "trial_configs",
     "trial_views",
     "warm_start_points",
+    "write_comparison",
     "write_search_report",
 ]

@@ -270,3 +270,68 @@ def write_search_report(
         "figures": figures,
         "compute": compute,
     }
+
+
+def best_so_far(
+    record: dict[str, Any], trials: dict[str, dict[str, Any]], mode: str
+) -> list[tuple[float, int, float]]:
+    """The sweep's best metric as its trials ended: (seconds since it started running,
+    trial-epochs spent so far, best so far), one point per trial with a result."""
+    start = float(record.get("running_at") or record.get("created_at") or 0.0)
+    ended = sorted(
+        (t for t in trials.values() if _ranked_values(t) and t.get("finished_at")),
+        key=lambda t: t["finished_at"],
+    )
+    pick = max if mode == "max" else min
+    points, best, spent = [], None, 0
+    for t in ended:
+        spent += len(_ranked_values(t))
+        value = pick(_ranked_values(t))
+        best = value if best is None else pick(best, value)
+        points.append((float(t["finished_at"]) - start, spent, best))
+    return points
+
+
+def write_comparison(
+    folder: str | Path, sweeps: list[tuple[str, dict[str, Any], dict[str, dict[str, Any]]]]
+) -> dict[str, Any]:
+    """Overlay several sweeps' best-so-far curves, against wall time and against
+    trial-epochs (the compute ASHA saves), in ``comparison.png`` and ``comparison.html``."""
+    plt = _pyplot()
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    fig, (by_time, by_epochs) = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
+    rows, metrics = [], set()
+    for sweep_id, record, trials in sweeps:
+        spec = record.get("spec") or {}
+        metrics.add(spec.get("metric", "metric"))
+        points = best_so_far(record, trials, spec.get("mode", "max"))
+        if not points:
+            continue
+        seconds, epochs, best = zip(*points, strict=True)
+        by_time.step([s / 60 for s in seconds], best, where="post", label=sweep_id)
+        by_epochs.step(epochs, best, where="post", label=sweep_id)
+        rows.append((sweep_id, len(points), epochs[-1], round(seconds[-1] / 60, 1), best[-1]))
+    by_time.set_xlabel("minutes since the sweep started running")
+    by_epochs.set_xlabel("trial-epochs spent")
+    by_time.set_ylabel(" / ".join(sorted(metrics)))
+    by_epochs.legend(fontsize="small")
+    fig.suptitle("Best so far, each point a trial ending")
+    fig.tight_layout()
+    fig.savefig(out / "comparison.png", dpi=110)
+    plt.close(fig)
+    table = html_table(["sweep", "trials", "trial-epochs", "minutes", "best"], rows)
+    html = html_page(
+        "Sweeps compared",
+        [
+            ("Sweeps", table),
+            ("Best so far", html_figures([(out / "comparison.png", "Best so far")])),
+        ],
+    )
+    (out / "comparison.html").write_text(html, encoding="utf-8")
+    columns = ("trials", "trial_epochs", "minutes", "best")
+    return {
+        "folder": str(out),
+        "comparison": str(out / "comparison.png"),
+        "sweeps": {r[0]: dict(zip(columns, r[1:], strict=True)) for r in rows},
+    }

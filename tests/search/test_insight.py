@@ -8,7 +8,13 @@ import json
 import optuna
 
 from sweep.search import parse_sweep_spec
-from sweep.search._insight import MIN_IMPORTANCE_TRIALS, write_search_report
+from sweep.search._insight import (
+    MIN_IMPORTANCE_TRIALS,
+    best_so_far,
+    write_comparison,
+    write_search_report,
+)
+from tests._studies import sweep_study
 
 SPEC = parse_sweep_spec(
     {"trials": 12, "asha": {"max_epochs": 4, "grace_period": 1, "reduction_factor": 2}}
@@ -16,32 +22,8 @@ SPEC = parse_sweep_spec(
 
 
 def _sweep(n_trials: int, reach: list[int]):
-    """A study of ``n_trials`` TPE-style trials and their rows: trial i reaches reach[i]
-    epochs (fewer than 4: stopped early, PRUNED in the study as the service tells it)."""
-    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(0))
-    rows = {}
-    for i in range(n_trials):
-        trial = study.ask()
-        lr = trial.suggest_float("learning_rate", 1e-3, 1e-1, log=True)
-        units = trial.suggest_categorical("units", [8, 16, 32])
-        trial.set_user_attr("x", 1)
-        study._storage.set_trial_system_attr(trial._trial_id, "sweep:ray_trial", f"t{i}")
-        history = [0.5 + 0.05 * e + 0.01 * units / 8 - lr for e in range(reach[i])]
-        if reach[i] < 4:
-            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-        else:
-            study.tell(trial, history[-1])
-        rows[f"t{i}"] = {
-            "trial_id": f"t{i}",
-            "status": "TERMINATED",
-            "epochs": reach[i],
-            "history": history,
-            "best": max(history),
-            "stopped_early": reach[i] < 4,
-            "started_at": float(i),
-            "config": {"learning_rate": lr, "units": units},
-        }
-    return study, rows
+    assert len(reach) == n_trials
+    return sweep_study(reach)
 
 
 def test_the_figures_rest_on_every_trial_not_only_the_completed_ones(tmp_path):
@@ -79,3 +61,21 @@ def test_importances_from_too_few_trials_are_withheld_with_the_minimum_named(tmp
     assert not (tmp_path / "param_importances.png").exists()
     assert message in (tmp_path / "report.html").read_text()
     assert (tmp_path / "parallel_coordinate.png").exists()  # 2 trials suffice there
+
+
+def test_best_so_far_follows_trials_as_they_end_in_time_and_in_trial_epochs(tmp_path):
+    _, rows = sweep_study([4, 1, 2, 4])
+    record = {"running_at": 0.0, "spec": {"mode": "max", "metric": "val_accuracy"}}
+    points = best_so_far(record, rows, "max")
+    assert [p[:2] for p in points] == [(10.0, 4), (20.0, 5), (30.0, 7), (40.0, 11)]
+    bests = [p[2] for p in points]
+    assert bests == sorted(bests) and bests[-1] == max(r["best"] for r in rows.values())
+
+    _, better = sweep_study([4, 4], offset=0.2)
+    summary = write_comparison(tmp_path, [("a", record, rows), ("b", record, better)])
+    assert summary["sweeps"]["a"] == {"trials": 4, "trial_epochs": 11, "minutes": 0.7,
+                                      "best": bests[-1]}  # fmt: skip
+    assert summary["sweeps"]["b"]["best"] > bests[-1]
+    assert (tmp_path / "comparison.png").stat().st_size > 1000
+    html = (tmp_path / "comparison.html").read_text()
+    assert html.count("data:image/png;base64,") == 1 and ">b<" in html  # inlined, offline
