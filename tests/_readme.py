@@ -11,10 +11,14 @@ from pathlib import Path
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
-def python_blocks(section: str) -> list[str]:
-    """The ```python blocks of the README section headed ``## <section>``."""
+def blocks(section: str, language: str = "python") -> list[str]:
+    """The ```<language> blocks of the README section headed ``## <section>``."""
     text = README.read_text().split(f"## {section}\n", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"```python\n(.*?)```", text, re.S)
+    return re.findall(rf"```{language}\n(.*?)```", text, re.S)
+
+
+def python_blocks(section: str) -> list[str]:
+    return blocks(section, "python")
 
 
 def run_python(code: str, cwd: Path, redis_url: str, timeout: float = 300):
