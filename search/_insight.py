@@ -58,7 +58,12 @@ def study_at_epoch(study, trials: dict[str, dict[str, Any]], epoch: int, directi
     from ._searcher import RAY_TRIAL_ATTR
 
     sampled = {t.system_attrs.get(RAY_TRIAL_ATTR): t for t in study.get_trials(deepcopy=False)}
-    out = optuna.create_study(direction=direction)
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "new study created" line
+    try:
+        out = optuna.create_study(direction=direction)
+    finally:
+        optuna.logging.set_verbosity(verbosity)
     for trial_id, trial in trials.items():
         values, source = _ranked_values(trial), sampled.get(trial_id)
         if source is None or len(values) < epoch or not source.distributions:
