@@ -15,7 +15,8 @@ below are the Python API beside the ``sweep`` command::
     sweep.train("train.yaml", output="model/")          # one training run, exported
 
 ``import sweep`` loads neither TensorFlow nor Ray: each name loads its module on first use.
-``import sweep.layers`` registers the package's Keras layers, so that plain
+It registers the package's Keras layers when Keras is imported (at once if it already is;
+``import sweep.layers`` does it explicitly), so that plain
 ``keras.saving.load_model("model.keras", safe_mode=True)`` loads an export.
 """
 
@@ -34,6 +35,53 @@ if (_checkout / "pyproject.toml").is_file() and (_checkout / "search" / "__init_
 if TYPE_CHECKING:
     import keras
     import numpy as np
+
+
+def _register_layers_with_keras() -> None:
+    """Register the package's Keras layers when Keras is imported (now, if it already is),
+    so ``import sweep, keras; keras.saving.load_model(export)`` works while ``import
+    sweep`` itself imports no Keras: a one-shot import hook wraps the loading of ``keras``."""
+    import importlib.abc
+    import importlib.util
+    import sys
+
+    def register() -> None:
+        # not while one of the package's own modules is importing Keras: those register
+        # what they define themselves, and importing sweep.layers there would be circular
+        busy = [
+            m
+            for name, m in list(sys.modules.items())
+            if (name == "sweep" or name.startswith("sweep."))
+            and getattr(getattr(m, "__spec__", None), "_initializing", False)
+        ]
+        if not busy:
+            import sweep.layers  # noqa: F401
+
+    if "keras" in sys.modules:  # here, in this package's own __init__: nothing is circular
+        import sweep.layers  # noqa: F401
+
+        return
+
+    class AfterKeras(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path, target=None):
+            if name != "keras":
+                return None
+            sys.meta_path.remove(self)
+            spec = importlib.util.find_spec(name)
+            if spec is not None and spec.loader is not None:
+                load = spec.loader.exec_module
+
+                def exec_module(module) -> None:
+                    load(module)
+                    register()
+
+                spec.loader.exec_module = exec_module
+            return spec
+
+    sys.meta_path.insert(0, AfterKeras())
+
+
+_register_layers_with_keras()
 
 __version__ = "0.2.0"
 

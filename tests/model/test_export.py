@@ -189,10 +189,16 @@ def _fresh(code: str, cwd) -> subprocess.CompletedProcess:
     )
 
 
-def test_plain_keras_loads_an_export_once_sweep_layers_is_imported(exported, tmp_path):
+@pytest.mark.parametrize(
+    "registers",
+    ["import sweep.layers\n", "import sweep\n", "import keras\nimport sweep\n"],
+    ids=["sweep.layers", "sweep before keras", "sweep after keras"],
+)
+def test_plain_keras_loads_an_export_once_sweep_is_imported(exported, tmp_path, registers):
     """In a fresh process: ``keras.saving.load_model(..., safe_mode=True)`` after
-    ``import sweep.layers`` predicts what the trained model does; without it, Keras cannot
-    find the package's layers (so the import is what registers them)."""
+    ``import sweep`` (before or after Keras) or ``import sweep.layers`` predicts what the
+    trained model does; without it, Keras cannot find the package's layers (so the import
+    is what registers them)."""
     net, _, texts, ids, out = exported
     load = (
         "import json, keras, numpy as np, tensorflow as tf\n"
@@ -200,7 +206,7 @@ def test_plain_keras_loads_an_export_once_sweep_layers_is_imported(exported, tmp
         f"print(json.dumps(m.predict(tf.constant({texts[:5]!r})[:, None], verbose=0)"
         ".reshape(-1).tolist()))\n"
     )
-    done = _fresh("import sweep.layers\n" + load, tmp_path)
+    done = _fresh(registers + load, tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     got = json.loads(done.stdout.strip().splitlines()[-1])
     np.testing.assert_allclose(got, net.predict(ids[:5], verbose=0).reshape(-1), atol=1e-5)
