@@ -11,6 +11,7 @@ from typing import Any
 
 from sweep.states import SweepStatus
 
+from ._status import FINAL
 from ._store import StateStore
 
 
@@ -155,7 +156,7 @@ def follow(
     while True:
         record = store.get_sweep(sweep_id) or {}
         on_update(record)
-        if record.get("status") in {s for s in SweepStatus if s.final} or (stop and stop.is_set()):
+        if record.get("status") in FINAL or (stop and stop.is_set()):
             return record
         if address and job_id:
             status = job_status(address, job_id)
