@@ -30,6 +30,7 @@ _METRIC_KEYS = (
     "val_loss",
     "val_accuracy",
     "val_auc",
+    "val_macro_f1",
     "epoch_seconds",
     "params",
     "latency_ms",

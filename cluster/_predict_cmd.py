@@ -57,16 +57,20 @@ def _check_texts(texts: list[str], where: str) -> list[str]:
     "--output",
     "output_csv",
     type=click.Path(dir_okay=False),
-    help="Where to write the CSV with label and probability columns added "
-    "(default: predictions.csv next to the input).",
+    help="Where to write the CSV with label and probability columns added (a K-class model "
+    "adds one probability_<class> column per class; default: predictions.csv next to the "
+    "input).",
 )
 @click.option("--text-column", help="Column of --input holding the text.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 @cli_errors
 def predict(model_dir, texts, input_csv, output_csv, text_column, as_json):
-    """Predict the sentiment of TEXTs or of a CSV with an exported MODEL folder.
+    """Predict the class of TEXTs or of a CSV with an exported MODEL folder.
 
-    The model's files are checked against their sha256 and loaded with safe_mode.
+    The model's files are checked against their sha256 and loaded with safe_mode. Each text
+    gets its class and a probability: P(positive) for a two-class sentiment model, the
+    probability of the predicted class for a K-class one (whose JSON rows also give every
+    class's probability).
 
     \b
     Examples:
@@ -75,26 +79,38 @@ def predict(model_dir, texts, input_csv, output_csv, text_column, as_json):
     """
     if bool(texts) == bool(input_csv):
         raise BadInput("give either TEXT arguments or --input CSV (not both, not neither)")
-    from sweep.model import LABELS, load_model, predict_texts
+    import numpy as np
+
+    from sweep.model import export_classes, load_model, predict_texts, predicted_classes
 
     if input_csv:
         frame, column = _read_input(input_csv, text_column)
         values = _check_texts(frame[column].tolist(), f"{input_csv}, data rows")
     else:
         values = _check_texts(list(texts), "TEXT argument")
-    net, _ = load_model(model_dir)
+    net, metadata = load_model(model_dir)
+    classes = export_classes(metadata, net)
     probs = predict_texts(net, values)
-    labels = [LABELS[int(p >= 0.5)] for p in probs]
+    binary = probs.ndim == 1
+    predicted = predicted_classes(probs)
+    labels = [classes[c] for c in predicted]
+    # two classes: P(class 1), as before K classes; K: the predicted class's probability
+    shown = probs if binary else probs[np.arange(len(probs)), predicted]
     if not input_csv:
-        rows = [
-            {"text": t, "label": lab, "probability": round(float(p), 6)}
-            for t, lab, p in zip(texts, labels, probs, strict=True)
-        ]
+        rows = []
+        for i, (t, lab, p) in enumerate(zip(texts, labels, shown, strict=True)):
+            row = {"text": t, "label": lab, "probability": round(float(p), 6)}
+            if not binary:
+                row["probabilities"] = {
+                    c: round(float(q), 6) for c, q in zip(classes, probs[i], strict=True)
+                }
+            rows.append(row)
         if as_json:
             echo_json(rows)
         else:
+            width = max(8, *(len(c) for c in classes))
             for r in rows:
-                click.echo(f"{r['label']:<8}  {r['probability']:.4f}  {r['text'][:80]}")
+                click.echo(f"{r['label']:<{width}}  {r['probability']:.4f}  {r['text'][:80]}")
         return
     out = Path(output_csv or Path(input_csv).with_name("predictions.csv"))
     if out.resolve() == Path(input_csv).resolve():
@@ -102,18 +118,24 @@ def predict(model_dir, texts, input_csv, output_csv, text_column, as_json):
     label_col = "label" if "label" not in frame.columns else "predicted_label"
     prob_col = "probability" if "probability" not in frame.columns else "predicted_probability"
     frame[label_col] = labels
-    frame[prob_col] = probs.round(6)
+    frame[prob_col] = np.round(shown, 6)
+    if not binary:
+        for c, name in enumerate(classes):
+            frame[f"probability_{name}"] = probs[:, c].round(6)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
     os.close(fd)
     frame.to_csv(tmp, index=False)
     os.replace(tmp, out)
+    counts = {name: int(sum(lab == name for lab in labels)) for name in classes}
     summary = {
         "output": str(out),
         "rows": len(frame),
-        "positive": int(sum(lab == "positive" for lab in labels)),
+        **({"positive": counts["positive"]} if binary and "positive" in counts else {}),
+        "per_class": counts,
     }
     if as_json:
         echo_json(summary)
     else:
-        click.echo(f"wrote {summary['rows']} predictions to {out} ({summary['positive']} positive)")
+        per = ", ".join(f"{n} {name}" for name, n in counts.items())
+        click.echo(f"wrote {summary['rows']} predictions to {out} ({per})")

@@ -8,6 +8,7 @@ import click
 
 from ._common import echo_json, open_store, require_sweep, store_options
 from ._errors import cli_errors
+from ._options import label_options
 
 
 @click.command()
@@ -20,6 +21,7 @@ from ._errors import cli_errors
     help="Labelled data whose test split is scored (default: what the model was "
     "trained on, from its metadata.json).",
 )
+@label_options
 @click.option("--max-reviews", type=int, help="Score a stratified sample of N test reviews.")
 @click.option(
     "--output",
@@ -32,7 +34,7 @@ from ._errors import cli_errors
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 @cli_errors
-def evaluate(model_dir, data_source, max_reviews, output, quiet, as_json):
+def evaluate(model_dir, data_source, data_labels, max_reviews, output, quiet, as_json):
     """Evaluation report of an exported MODEL on a test split.
 
     Writes report.html (self-contained), metrics.json, classification_report.txt, errors.csv
@@ -45,15 +47,27 @@ def evaluate(model_dir, data_source, max_reviews, output, quiet, as_json):
     from sweep.search import evaluate_export
 
     metrics = evaluate_export(
-        model_dir, output, data_source, max_reviews, progress=not (quiet or as_json)
+        model_dir,
+        output,
+        data_source,
+        max_reviews,
+        progress=not (quiet or as_json),
+        data={k.removeprefix("data."): v for k, v in data_labels.items() if v is not None},
     )
     if as_json:
         echo_json({k: v for k, v in metrics.items() if k != "report"})
         return
-    click.echo(
-        f"test accuracy {metrics['accuracy']:.4f}  F1 {metrics['f1']:.4f}  "
-        f"ROC AUC {metrics['roc_auc']:.4f}  (n={metrics['n']})"
-    )
+    if len(metrics["classes"]) == 2:
+        click.echo(
+            f"test accuracy {metrics['accuracy']:.4f}  F1 {metrics['f1']:.4f}  "
+            f"ROC AUC {metrics['roc_auc']:.4f}  (n={metrics['n']})"
+        )
+    else:
+        click.echo(
+            f"test accuracy {metrics['accuracy']:.4f}  macro-F1 {metrics['macro_f1']:.4f}  "
+            f"ROC AUC (macro, one vs rest) {metrics['roc_auc']:.4f}  "
+            f"(n={metrics['n']}, {len(metrics['classes'])} classes)"
+        )
     click.echo(f"report: {output}/report.html")
 
 

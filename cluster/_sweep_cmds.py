@@ -20,7 +20,7 @@ from ._common import (
 from ._errors import BadInput, WorkFailed, cli_errors
 from ._launch import follow as follow_sweep
 from ._launch import is_job_api, place, record_sweep, run_here, submit
-from ._options import pretrain_option, run_options
+from ._options import label_options, pretrain_option, run_options
 
 
 def _warm_start_ids(text: str | None) -> list[str]:
@@ -134,6 +134,7 @@ def _summary(record: dict) -> str:
 @click.option("--cpus", type=float, help="Overrides resources.cpus (per trial).")
 @click.option("--gpus", type=float, help="Overrides resources.gpus (per trial, 0.25 = quarter).")
 @click.option("--max-reviews", type=int, help="Overrides data.max_reviews.")
+@label_options
 @pretrain_option
 @click.option(
     "--storage",
@@ -169,6 +170,7 @@ def launch(
     cpus,
     gpus,
     max_reviews,
+    data_labels,
     pretrain_embeddings,
     storage,
     shared_storage,
@@ -212,6 +214,7 @@ def launch(
             "data.source": data_source,
             "data.max_reviews": max_reviews,
             "data.pretrain_embeddings": pretrain_embeddings,
+            **data_labels,
             "asha.max_epochs": max_epochs,
             "asha.grace_period": grace_period,
             "resources.cpus": cpus,

@@ -6,12 +6,13 @@ import click
 
 from ._common import echo_json
 from ._errors import cli_errors
-from ._options import data_option, output_options, pretrain_option
+from ._options import data_option, label_options, output_options, pretrain_option
 
 
 @click.command()
 @click.argument("spec", required=False, type=click.Path(dir_okay=False))
 @data_option
+@label_options
 @click.option(
     "--max-reviews",
     type=int,
@@ -72,6 +73,7 @@ from ._options import data_option, output_options, pretrain_option
 def train(
     spec,
     data_source,
+    data_labels,
     max_reviews,
     pretrain_embeddings,
     architecture,
@@ -102,6 +104,7 @@ def train(
     \b
     Example:
       sweep train --data ../shared/data/imdb/aclImdb_v1.tar.gz --epochs 3 -o model/
+      sweep train --data tickets.parquet --text-column body --label-column queue -o model/
     """
     from sweep.search import TrainSpec, load_yaml, override, parse_train_spec, run_training
 
@@ -113,6 +116,7 @@ def train(
             "data.max_reviews": max_reviews,
             "data.seed": seed,
             "data.pretrain_embeddings": pretrain_embeddings,
+            **data_labels,
             "model.architecture": architecture,
             "model.vocab_size": vocab_size,
             "model.sequence_length": sequence_length,
@@ -147,7 +151,13 @@ def train(
             {"export": str(outcome.export_dir), "test": t.to_dict(), "epochs": len(outcome.history)}
         )
     else:
-        click.echo(
-            f"test accuracy {t.accuracy:.4f}  F1 {t.f1:.4f}  ROC AUC {t.roc_auc:.4f}  (n={t.n})"
-        )
+        if len(t.classes) == 2:
+            click.echo(
+                f"test accuracy {t.accuracy:.4f}  F1 {t.f1:.4f}  ROC AUC {t.roc_auc:.4f}  (n={t.n})"
+            )
+        else:
+            click.echo(
+                f"test accuracy {t.accuracy:.4f}  macro-F1 {t.macro_f1:.4f}  ROC AUC (macro, "
+                f"one vs rest) {t.roc_auc:.4f}  (n={t.n}, {len(t.classes)} classes)"
+            )
         click.echo(f"model exported to {outcome.export_dir}")

@@ -19,15 +19,19 @@ class DataConfig:
     the training reviews plus the source's unlabelled ones (``train/unsup`` of the IMDB
     archive; none for a CSV) and starts every model's embedding from them; never on
     validation or test text.
+    A table (CSV, Parquet, JSON Lines) may have any K >= 2 classes in its label column, at
+    most ``max_classes``; ``labels: rating`` makes the IMDB archive's star ratings the classes.
     """
 
     source: str = DEFAULT_SOURCE
     validation_fraction: float = 0.2
     seed: int = 0
     max_reviews: int | None = None
-    text_column: str = "review"
-    label_column: str = "sentiment"
+    text_column: str | None = None  # None: text, review or sentence
+    label_column: str | None = None  # None: label or sentiment
     split_column: str | None = None
+    labels: str = "polarity"  # the IMDB archive's task: polarity, or rating (8 classes)
+    max_classes: int = 50
     test_fraction: float = 0.2
     cache_dir: str | None = None
     clean: CleanConfig = field(default_factory=CleanConfig)
@@ -35,6 +39,10 @@ class DataConfig:
     pretrain_window: int = 5
 
     def __post_init__(self) -> None:
+        if self.labels not in ("polarity", "rating"):
+            raise ValueError(f"labels={self.labels!r} must be polarity or rating")
+        if self.max_classes < 2:
+            raise ValueError(f"max_classes={self.max_classes} must be >= 2")
         if not 1 <= self.pretrain_window <= 20:
             raise ValueError(f"pretrain_window={self.pretrain_window} must be in [1, 20]")
         if not 0 < self.validation_fraction < 1:

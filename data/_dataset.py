@@ -10,14 +10,14 @@ import os
 import shutil
 import tempfile
 import urllib.parse
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from ._config import DEFAULT_SOURCE
-from ._csv import CsvOptions, read_csv
+from ._csv import BINARY, CsvOptions, read_csv, table_format
 from ._download import IMDB_URL, download, fetch_object, file_digests
 from ._errors import DataError
 from ._imdb import read_archive, read_folder, read_unlabeled, review_files
@@ -27,7 +27,11 @@ PARSER_VERSION = "1"
 
 @dataclass(frozen=True)
 class Dataset:
-    """Labelled reviews: ``train`` and ``test`` frames with ``text, label, rating, id``."""
+    """Labelled reviews: ``train`` and ``test`` frames with ``text, label, rating, id``.
+
+    ``label`` is the index of the review's class in ``classes`` (IMDB's polarity:
+    ``negative``, ``positive``; its star ratings: ``1`` ... ``10``; a table's own values).
+    """
 
     train: pd.DataFrame
     test: pd.DataFrame
@@ -35,6 +39,7 @@ class Dataset:
     source: str
     dropped_empty: int = 0
     from_cache: bool = False
+    classes: tuple[str, ...] = BINARY
 
 
 def default_cache_dir() -> Path:
@@ -45,7 +50,8 @@ def default_cache_dir() -> Path:
 def resolve_source(
     source: str | os.PathLike, cache_dir: Path, progress: bool = True
 ) -> tuple[str, Path]:
-    """Return ``(kind, path)`` with kind ``archive``, ``folder`` or ``csv``.
+    """Return ``(kind, path)`` with kind ``archive``, ``folder`` or ``table`` (a CSV, Parquet
+    or JSON Lines file of labelled text).
 
     ``imdb`` means ``$SWEEP_IMDB`` when set, else the official archive URL (downloaded
     once into ``cache_dir/downloads``).
@@ -55,9 +61,8 @@ def resolve_source(
         text = os.environ.get("SWEEP_IMDB") or IMDB_URL
     if text.startswith(("http://", "https://")):
         name = Path(urllib.parse.urlparse(text).path).name or "download"
-        return "archive" if not name.endswith(".csv") else "csv", download(
-            text, cache_dir / "downloads" / name, progress=progress
-        )
+        kind = "archive" if name.endswith((".tar.gz", ".tgz", ".tar")) else "table"
+        return kind, download(text, cache_dir / "downloads" / name, progress=progress)
     if text.startswith("file://"):
         text = urllib.parse.unquote(urllib.parse.urlparse(text).path)
     elif "://" in text:  # object storage (s3://, gs://, ...): copied once into the cache
@@ -75,14 +80,14 @@ def resolve_source(
 
 
 def _kind_of(path: Path) -> str:
-    """``archive`` or ``csv`` for a file, by its name, else by its first bytes."""
-    if path.suffix.lower() in {".csv", ".tsv", ".txt"}:
-        return "csv"
+    """``archive`` or ``table`` for a file, by its name, else by its first bytes."""
+    if path.suffix.lower() in {".csv", ".tsv", ".txt"} or table_format(path) != "csv":
+        return "table"
     if path.name.endswith((".tar.gz", ".tgz", ".tar")):
         return "archive"
     with open(path, "rb") as fh:
         magic = fh.read(2)
-    return "archive" if magic == b"\x1f\x8b" else "csv"
+    return "archive" if magic == b"\x1f\x8b" else "table"
 
 
 def fingerprint_source(kind: str, path: Path, options: object = None) -> str:
@@ -106,34 +111,49 @@ def load_dataset(
     seed: int = 0,
     cache_dir: Path | None = None,
     progress: bool = True,
+    labels: str = "polarity",
 ) -> Dataset:
-    """Load IMDB (default), a local archive / folder / ``file://`` URL, or a labelled CSV.
+    """Load IMDB (default), a local archive / folder / ``file://`` URL, or a labelled table
+    (CSV, Parquet, JSON Lines).
 
-    Parsed splits are cached as Parquet under ``cache_dir/parsed/<fingerprint>/``; the second
-    load of the same source reads the cache.  ``test_fraction`` and ``seed`` only apply to a
-    CSV without a split column (the IMDB archive has its own test split).
+    ``labels`` picks an IMDB source's task: ``polarity`` (negative/positive) or ``rating``
+    (the star rating in each file's name, 1-4 and 7-10, as 8 classes); a table's labels are
+    its own label column. Parsed splits are cached as Parquet under
+    ``cache_dir/parsed/<fingerprint>/``; the second load of the same source reads the cache.
+    ``test_fraction`` and ``seed`` only apply to a table without a split column (the IMDB
+    archive has its own test split).
     """
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
     kind, path = resolve_source(source, cache_dir, progress)
+    if labels not in LABEL_TASKS:
+        raise DataError(f"labels={labels!r}: choose {' or '.join(LABEL_TASKS)}")
+    if kind == "table" and labels != "polarity":
+        raise DataError(
+            f"labels={labels!r} is a task of the IMDB archive; {path} is a table, whose classes "
+            "are its label column (--label-column)"
+        )
     csv = csv or CsvOptions()
-    options = (asdict(csv), test_fraction, seed) if kind == "csv" else None
+    options = (asdict(csv), test_fraction, seed) if kind == "table" else None
     if kind == "archive" and path.stat().st_size == 0:
         raise DataError(f"{path} is empty; expected the aclImdb_v1.tar.gz archive")
     fingerprint = fingerprint_source(kind, path, options)
     where = cache_dir / "parsed" / fingerprint
     if (where / "meta.json").exists():
         meta = json.loads((where / "meta.json").read_text())
-        return Dataset(
+        dataset = Dataset(
             pd.read_parquet(where / "train.parquet"),
             pd.read_parquet(where / "test.parquet"),
             fingerprint,
             str(source),
             meta.get("dropped_empty", 0),
             from_cache=True,
+            classes=tuple(meta.get("classes", BINARY)),
         )
-    dropped = 0
-    if kind == "csv":
+        return _relabel(dataset, labels)
+    dropped, classes = 0, BINARY
+    if kind == "table":
         frame, dropped = read_csv(path, csv, progress)
+        classes = frame.attrs["classes"]
         splits = _split_csv(frame, csv, test_fraction, seed, path)
     elif kind == "folder":
         splits = read_folder(path, progress)
@@ -146,8 +166,42 @@ def load_dataset(
         empty = frame["text"].str.strip() == ""
         dropped += int(empty.sum())
         splits[name] = frame[~empty].reset_index(drop=True)
-    _write_cache(where, splits, {"source": str(source), "kind": kind, "dropped_empty": dropped})
-    return Dataset(splits["train"], splits["test"], fingerprint, str(source), dropped)
+    meta = {"source": str(source), "kind": kind, "dropped_empty": dropped, "classes": classes}
+    _write_cache(where, splits, meta)
+    dataset = Dataset(
+        splits["train"], splits["test"], fingerprint, str(source), dropped, classes=classes
+    )
+    return _relabel(dataset, labels)
+
+
+LABEL_TASKS = ("polarity", "rating")
+IMDB_RATINGS = (1, 2, 3, 4, 7, 8, 9, 10)
+
+
+def _relabel(dataset: Dataset, labels: str) -> Dataset:
+    """The IMDB rating task: each review's class is its star rating (its own fingerprint, so
+    nothing cached or recorded for the polarity task is taken for it)."""
+    if labels == "polarity":
+        return dataset
+    index = {r: i for i, r in enumerate(IMDB_RATINGS)}
+    frames = {}
+    for name in ("train", "test"):
+        frame = dataset.train if name == "train" else dataset.test
+        unknown = ~frame["rating"].isin(IMDB_RATINGS)
+        if unknown.any():
+            raise DataError(
+                f"{dataset.source}: review {frame.loc[unknown, 'id'].iloc[0]} has rating "
+                f"{frame.loc[unknown, 'rating'].iloc[0]}, not one of {list(IMDB_RATINGS)}; "
+                "the rating task needs the archive's <id>_<rating>.txt names"
+            )
+        frames[name] = frame.assign(label=frame["rating"].map(index).astype("int16"))
+    return replace(
+        dataset,
+        train=frames["train"],
+        test=frames["test"],
+        fingerprint=hashlib.sha256(f"{dataset.fingerprint}|labels={labels}".encode()).hexdigest(),
+        classes=tuple(str(r) for r in IMDB_RATINGS),
+    )
 
 
 def load_unlabeled(
@@ -161,7 +215,7 @@ def load_unlabeled(
     to the labelled splits of the same source."""
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
     kind, path = resolve_source(source, cache_dir, progress)
-    if kind == "csv":
+    if kind == "table":
         return pd.DataFrame(columns=["text", "id"])
     # beside (not in) the labelled cache folder, which is created atomically as a whole
     where = cache_dir / "parsed" / f"{fingerprint_source(kind, path)}.unsup.parquet"
@@ -200,11 +254,20 @@ def stratified_split(
     """Split ``frame`` into ``(rest, held_out)`` with ``fraction`` held out, stratified by label."""
     if not 0 < fraction < 1:
         raise ValueError(f"split fraction={fraction} must be between 0 and 1 (exclusive)")
-    counts = frame["label"].value_counts()
-    if len(frame) * fraction < 2 or counts.min() < 2:
+    counts = frame["label"].value_counts().sort_index()
+    classes = frame.attrs.get("classes")
+    named = {classes[k] if classes else k: int(v) for k, v in counts.items()}
+    if counts.min() < 2:
+        rare = [name for name, n in named.items() if n < 2]
         raise DataError(
-            f"too few reviews ({len(frame)}, per class {counts.to_dict()}) to hold out "
-            f"{fraction:.0%} stratified; use more data"
+            f"class {', '.join(map(repr, rare))} has fewer than 2 examples (per class: {named}), "
+            f"too few to hold out {fraction:.0%} stratified; add examples of it, merge it into "
+            "another class or drop its rows"
+        )
+    if len(frame) * fraction < len(counts):
+        raise DataError(
+            f"too few reviews ({len(frame)}, per class {named}) to hold out {fraction:.0%} "
+            "with every class in it; use more data"
         )
     rest, held = train_test_split(
         frame, test_size=fraction, random_state=seed, stratify=frame["label"]

@@ -32,6 +32,7 @@ class Splits:
     dropped_empty: int = 0
     unlabeled: pd.DataFrame | None = None  # loaded only to pre-train embeddings
     pretrain_window: int = 5
+    classes: tuple[str, ...] = ("negative", "positive")
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class Vectorized:
     fingerprint: str
     embeddings: np.ndarray | None = None  # pre-trained, at the largest vocabulary and dim
     embeddings_from: int = 0  # reviews they were pre-trained on
+    classes: tuple[str, ...] = ("negative", "positive")  # label i is classes[i]
 
     @property
     def max_length(self) -> int:
@@ -66,11 +68,17 @@ def prepare_splits(config: DataConfig, progress: bool = True) -> Splits:
     """Load the source and return train / validation / test frames."""
     dataset = load_dataset(
         config.source,
-        csv=CsvOptions(config.text_column, config.label_column, config.split_column),
+        csv=CsvOptions(
+            config.text_column,
+            config.label_column,
+            config.split_column,
+            max_classes=config.max_classes,
+        ),
         test_fraction=config.test_fraction,
         seed=config.seed,
         cache_dir=Path(config.cache_dir) if config.cache_dir else None,
         progress=progress,
+        labels=config.labels,
     )
     train, test = dataset.train, dataset.test
     if config.max_reviews:
@@ -94,6 +102,7 @@ def prepare_splits(config: DataConfig, progress: bool = True) -> Splits:
         dataset.dropped_empty,
         unlabeled,
         config.pretrain_window,
+        dataset.classes,
     )
 
 
@@ -139,4 +148,5 @@ def vectorize_splits(
         splits.fingerprint,
         embeddings,
         pretrained_on,
+        splits.classes,
     )

@@ -28,6 +28,7 @@ from ._html import table as html_table
 if TYPE_CHECKING:
     from ._blend import (
         WEIGHT_GRID,
+        blend_classes,
         blend_layer,
         branch_logits,
         fit_branch_weight,
@@ -40,10 +41,12 @@ if TYPE_CHECKING:
         evaluate,
         evaluate_probabilities,
         inference_latency_ms,
+        predicted_classes,
     )
     from ._export import (
         MODEL_FILE,
         end_to_end,
+        export_classes,
         export_model,
         load_model,
         load_portable_weights,
@@ -70,6 +73,7 @@ __getattr__, _, _ = lazy_loader.attach(
     submod_attrs={
         "_blend": [
             "WEIGHT_GRID",
+            "blend_classes",
             "blend_layer",
             "branch_logits",
             "fit_branch_weight",
@@ -82,10 +86,12 @@ __getattr__, _, _ = lazy_loader.attach(
             "evaluate",
             "evaluate_probabilities",
             "inference_latency_ms",
+            "predicted_classes",
         ],
         "_export": [
             "MODEL_FILE",
             "end_to_end",
+            "export_classes",
             "export_model",
             "load_model",
             "load_portable_weights",
@@ -134,6 +140,7 @@ __all__ = [
     "ProjectedLSTM",
     "TextCleaner",
     "TrainConfig",
+    "blend_classes",
     "blend_layer",
     "branch_logits",
     "build_model",
@@ -144,6 +151,7 @@ __all__ = [
     "error_analysis",
     "evaluate",
     "evaluate_probabilities",
+    "export_classes",
     "export_model",
     "fit",
     "fit_branch_weight",
@@ -157,6 +165,7 @@ __all__ = [
     "make_dataset",
     "ngram_ids",
     "predict_texts",
+    "predicted_classes",
     "save_portable_weights",
     "set_branch_weight",
     "use_projected_lstm",

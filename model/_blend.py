@@ -12,7 +12,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 import tensorflow as tf
-from sklearn.metrics import log_loss, roc_auc_score
+from scipy.special import expit, softmax
+from sklearn.metrics import f1_score, log_loss, roc_auc_score
 
 from ._layers import BranchDropout
 from ._train import length_batches, token_lengths, without_autotune_model
@@ -28,8 +29,9 @@ def blend_layer(net: keras.Model) -> BranchDropout | None:
 
 
 def branch_logits(net: keras.Model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """``[n, 2]`` logits of the LSTM and n-gram branches for right-padded ids ``x``, in the
-    order of ``x``; batches of similar length, cut to their longest review (as in training)."""
+    """Logits of the LSTM and n-gram branches for right-padded ids ``x``, in the order of
+    ``x``: ``[n, 2]`` for a binary model, ``[n, K, 2]`` for K classes; batches of similar
+    length, cut to their longest review (as in training)."""
     x = np.asarray(x)
     lengths = token_lengths(x)
     batches = length_batches(lengths, batch_size)
@@ -45,33 +47,59 @@ def branch_logits(net: keras.Model, x: np.ndarray, batch_size: int = 256) -> np.
     ds = tf.data.Dataset.from_generator(rows, output_signature=spec)
     ds = ds.apply(tf.data.experimental.assert_cardinality(len(batches))).prefetch(2)
     ds = without_autotune_model(ds)
-    out = np.concatenate([np.asarray(z) for z in heads.predict(ds, verbose=0)], axis=1)
+    out = np.stack([np.asarray(z) for z in heads.predict(ds, verbose=0)], axis=-1)
+    if out.shape[1] == 1:
+        out = out[:, 0, :]
     placed = np.empty_like(out)
     placed[np.concatenate(batches)] = out
     return placed
 
 
+def blend_classes(logits: np.ndarray, w: float = EQUAL) -> np.ndarray:
+    """The class each review gets from the blend ``w`` of branch ``logits`` (``[n, 2]`` or
+    ``[n, K, 2]``)."""
+    z = w * logits[..., 0] + (1.0 - w) * logits[..., 1]
+    return (z > 0).astype(int) if z.ndim == 1 else np.argmax(z, axis=1)
+
+
 def _score(metric: str, logits: np.ndarray, y: np.ndarray, w: float) -> float:
     """The metric of the blend ``w`` (higher is better: the loss comes back negated)."""
-    z = w * logits[:, 0] + (1.0 - w) * logits[:, 1]
+    z = w * logits[..., 0] + (1.0 - w) * logits[..., 1]
+    labels = y.astype(int)
+    predicted = blend_classes(logits, w)
+    if z.ndim == 1:  # one sigmoid logit
+        p = expit(np.clip(z, -30, 30))
+        scores, classes = p, [0, 1]
+        p_classes = np.stack([1.0 - p, p], axis=1)
+    else:
+        p_classes = softmax(z, axis=1)
+        scores, classes = p_classes, list(range(z.shape[1]))
     if metric.endswith("accuracy"):
-        return float(np.mean((z > 0) == (y > 0.5)))
-    p = 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+        return float(np.mean(predicted == labels))
+    if metric.endswith("macro_f1"):
+        return float(f1_score(labels, predicted, labels=classes, average="macro", zero_division=0))
     if metric.endswith("auc"):
-        return float(roc_auc_score(y, p)) if len(np.unique(y)) == 2 else 0.0
-    return -float(log_loss(y, np.clip(p, 1e-7, 1 - 1e-7), labels=[0, 1]))
+        if len(np.unique(labels)) != len(classes):
+            return 0.0
+        return float(roc_auc_score(labels, scores, multi_class="ovr", labels=classes))
+    return -float(log_loss(labels, np.clip(p_classes, 1e-7, 1.0), labels=classes))
 
 
 def fit_branch_weight(logits: np.ndarray, y: np.ndarray, metric: str = "val_accuracy") -> float:
     """The LSTM branch's weight on ``WEIGHT_GRID`` that scores best on ``(logits, y)`` by
-    ``metric`` (``val_accuracy``, ``val_auc`` or ``val_loss``; the ``val_`` is optional).
+    ``metric`` (``val_accuracy``, ``val_macro_f1``, ``val_auc`` or ``val_loss``; the ``val_``
+    is optional). ``logits`` is ``[n, 2]`` (binary) or ``[n, K, 2]`` (K classes).
 
     Ties go to the weight nearest the mean (0.5), so a flat validation curve keeps the
     untuned ensemble. Pure: no model, no I/O.
     """
-    if metric.removeprefix("val_") not in ("accuracy", "auc", "loss"):
-        raise ValueError(f"metric={metric!r}: choose val_accuracy, val_auc or val_loss")
-    logits = np.asarray(logits, dtype="float64").reshape(-1, len(BRANCH_LOGITS))
+    if metric.removeprefix("val_") not in ("accuracy", "macro_f1", "auc", "loss"):
+        raise ValueError(
+            f"metric={metric!r}: choose val_accuracy, val_macro_f1, val_auc or val_loss"
+        )
+    logits = np.asarray(logits, dtype="float64")
+    if logits.ndim != 3:
+        logits = logits.reshape(-1, len(BRANCH_LOGITS))
     y = np.asarray(y, dtype="float64").reshape(-1)
     if len(y) == 0:
         return EQUAL

@@ -123,8 +123,14 @@ def _ngram_bag(ids, config: ModelConfig):
     return mean * NGRAM_SCALE
 
 
+def output_units(config: ModelConfig) -> int:
+    """Logits per review: 1 for two classes (a sigmoid), else one per class (a softmax)."""
+    return 1 if config.num_classes == 2 else config.num_classes
+
+
 def build_model(config: ModelConfig) -> keras.Model:
-    """Build (uncompiled) the classifier described by ``config``; output is P(positive)."""
+    """Build (uncompiled) the classifier described by ``config``: ``[batch, 1]`` P(class 1)
+    for two classes, ``[batch, K]`` class probabilities for K > 2."""
     # any length up to sequence_length: training batches are cut to their longest review
     ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
     conv = config.architecture == "conv_lstm"
@@ -157,12 +163,17 @@ def build_model(config: ModelConfig) -> keras.Model:
         x = _pool(x, mask, config.pooling)
     if config.dropout:
         x = layers.Dropout(config.dropout, name="head_dropout")(x)
+    units = output_units(config)
+    activation = "sigmoid" if units == 1 else "softmax"
     if not config.ngram_buckets:
-        out = layers.Dense(1, activation="sigmoid", name="positive")(x)
+        # the binary layer keeps its old name: exports made before K classes load unchanged
+        name = "positive" if units == 1 else "classes"
+        out = layers.Dense(units, activation=activation, name=name)(x)
         return keras.Model(ids, out, name=config.architecture)
-    lstm_logit = layers.Dense(1, name="lstm_logit")(x)
-    ngram_logit = layers.Dense(1, name="ngram_logit")(_ngram_bag(ids, config))
-    out = ops.sigmoid(BranchDropout(name="branches")([lstm_logit, ngram_logit]))
+    lstm_logit = layers.Dense(units, name="lstm_logit")(x)
+    ngram_logit = layers.Dense(units, name="ngram_logit")(_ngram_bag(ids, config))
+    blended = BranchDropout(name="branches")([lstm_logit, ngram_logit])
+    out = ops.sigmoid(blended) if units == 1 else ops.softmax(blended, axis=-1)
     return keras.Model(ids, out, name=config.architecture)
 
 

@@ -46,6 +46,9 @@ class ModelConfig:
     ``keras`` (``keras.layers.LSTM``, cuDNN on a GPU), ``projected`` (``ProjectedLSTM``: the
     input projection of all steps as one bfloat16 product, faster on CPUs with native
     bfloat16), or ``auto``: projected on such a CPU when no GPU is visible, else keras.
+
+    ``num_classes`` comes from the data, not the spec: 2 gives one sigmoid output (P of
+    class 1, as every binary model before it), K > 2 a softmax over K classes.
     """
 
     architecture: str = "lstm"
@@ -62,8 +65,10 @@ class ModelConfig:
     ngram_buckets: int = 0
     ngram_dim: int = 16
     lstm_kernel: str = "auto"
+    num_classes: int = 2
 
     def __post_init__(self) -> None:
+        _check(self.num_classes >= 2, f"num_classes={self.num_classes} must be >= 2")
         _check(
             self.architecture in ARCHITECTURES,
             f"architecture={self.architecture!r} is unknown; choose one of {ARCHITECTURES}",

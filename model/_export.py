@@ -28,6 +28,7 @@ from sweep.data import Vocabulary, file_digests
 from . import _optimizers  # noqa: F401  (registers FusedAdam/FusedAdamW for loading)
 from ._builders import build_model
 from ._config import ModelConfig, ModelFileError
+from ._evaluate import class_names
 from ._layers import KeepLastTokens, TextCleaner
 from ._lstm import lstm_layer_kind
 
@@ -127,6 +128,8 @@ def export_model(
                 "lstm_layer": lstm_layer_kind(trained),  # what lstm_kernel resolved to
                 "clean": asdict(vocabulary.clean),
                 "libraries": library_versions(),
+                # what the model's outputs are: P(classes[1]) for two, one column per class
+                "classes": class_names(config.num_classes),
                 **(metadata or {}),
             },
         )
@@ -200,10 +203,20 @@ def load_model(folder: str | os.PathLike) -> tuple[keras.Model, dict]:
 
 
 def predict_texts(model: keras.Model, texts: list[str], batch_size: int = 256) -> np.ndarray:
-    """P(positive) for each raw text."""
+    """For each raw text: P(class 1) (``[n]``) from a two-class model, or the ``[n, K]``
+    class probabilities from a K-class one."""
+    units = model.outputs[0].shape[-1]
     if not texts:
-        return np.zeros(0, dtype="float32")
+        return np.zeros(0 if units == 1 else (0, units), dtype="float32")
     import tensorflow as tf
 
     batch = tf.constant([str(t) for t in texts], dtype=tf.string)[:, None]
-    return np.asarray(model.predict(batch, batch_size=batch_size, verbose=0)).reshape(-1)
+    p = np.asarray(model.predict(batch, batch_size=batch_size, verbose=0))
+    return p.reshape(-1) if units == 1 else p
+
+
+def export_classes(metadata: dict, model: keras.Model) -> list[str]:
+    """The class names of an export: its metadata's ``classes`` (exports made before K
+    classes have none and are binary: ``negative``, ``positive``)."""
+    units = model.outputs[0].shape[-1]
+    return class_names(2 if units == 1 else int(units), metadata.get("classes"))

@@ -91,24 +91,23 @@ class BranchDropout(keras.layers.Layer):
         self.branch_weights = None if branch_weights is None else tuple(branch_weights)
 
     def call(self, logits, training=False):
-        stacked = keras.ops.concatenate(logits, axis=-1)  # [batch, branches]
+        # [batch, units, branches]: units is 1 (a sigmoid) or K (a softmax's logits)
+        stacked = keras.ops.stack(logits, axis=-1)
         if not training:
             if self.branch_weights is None:
-                return keras.ops.mean(stacked, axis=-1, keepdims=True)
+                return keras.ops.mean(stacked, axis=-1)
             weights = keras.ops.convert_to_tensor(self.branch_weights, dtype=stacked.dtype)
-            return keras.ops.sum(stacked * weights[None, :], axis=-1, keepdims=True)
+            return keras.ops.sum(stacked * weights, axis=-1)
         n = len(logits)
         pick = keras.random.randint(
-            (keras.ops.shape(stacked)[0], 1), 0, n + 1, seed=self.seed_generator
-        )  # n: keep every branch, otherwise keep only branch `pick`
-        keep = keras.ops.logical_or(pick == n, pick == keras.ops.arange(n)[None, :])
+            (keras.ops.shape(stacked)[0], 1, 1), 0, n + 1, seed=self.seed_generator
+        )  # n: keep every branch, otherwise keep only branch `pick` (one draw per example)
+        keep = keras.ops.logical_or(pick == n, pick == keras.ops.arange(n)[None, None, :])
         keep = keras.ops.cast(keep, stacked.dtype)
-        return keras.ops.sum(stacked * keep, axis=-1, keepdims=True) / keras.ops.sum(
-            keep, axis=-1, keepdims=True
-        )
+        return keras.ops.sum(stacked * keep, axis=-1) / keras.ops.sum(keep, axis=-1)
 
     def compute_output_shape(self, input_shapes):
-        return (input_shapes[0][0], 1)
+        return tuple(input_shapes[0])
 
     def get_config(self):
         weights = None if self.branch_weights is None else list(self.branch_weights)

@@ -24,9 +24,36 @@ class EpochResult:
     accuracy: float
     val_loss: float
     val_accuracy: float
-    val_auc: float
+    val_auc: float  # NaN for K > 2 classes (the reports give one-vs-rest AUCs instead)
     learning_rate: float
     seconds: float
+    val_macro_f1: float = float("nan")
+
+
+@keras.saving.register_keras_serializable(package="sweep")
+class MacroF1(keras.metrics.F1Score):
+    """Keras' macro-averaged F1 for integer labels, for one sigmoid output (two classes) or a
+    softmax over K: the predicted class is the most probable one, as in ``accuracy``."""
+
+    def __init__(self, name="macro_f1", dtype=None):
+        super().__init__(average="macro", threshold=None, name=name, dtype=dtype)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_pred = keras.ops.convert_to_tensor(y_pred)
+        if y_pred.shape[-1] == 1:
+            y_pred = keras.ops.concatenate([1.0 - y_pred, y_pred], axis=-1)
+        labels = keras.ops.cast(keras.ops.reshape(y_true, (-1,)), "int32")
+        one_hot = keras.ops.one_hot(labels, y_pred.shape[-1], dtype=y_pred.dtype)
+        super().update_state(one_hot, y_pred, sample_weight)
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype}
+
+
+def classes_of(model: keras.Model) -> int:
+    """The number of classes a built classifier tells apart (2 for one sigmoid output)."""
+    units = model.outputs[0].shape[-1]
+    return 2 if units == 1 else int(units)
 
 
 def configure_runtime(
@@ -87,10 +114,14 @@ def compile_model(
 ) -> keras.Model:
     """Compile with the sweep's loss and metrics; ``optimizer`` (default: the configured one,
     ``make_optimizer``) is for ablations such as Keras' own Adam in the benchmarks."""
+    binary = classes_of(model) == 2
+    metrics = ["accuracy", MacroF1()]
+    if binary:  # Keras' AUC takes one probability per example; K classes get OvR AUCs in reports
+        metrics.append(keras.metrics.AUC(name="auc"))
     model.compile(
         optimizer=optimizer or make_optimizer(config),
-        loss="binary_crossentropy",
-        metrics=["accuracy", keras.metrics.AUC(name="auc")],
+        loss="binary_crossentropy" if binary else "sparse_categorical_crossentropy",
+        metrics=metrics,
     )
     _build_training_state(model)
     return model
@@ -228,6 +259,7 @@ class _EpochRecorder(keras.callbacks.Callback):
             val_auc=float(logs.get("val_auc", np.nan)),
             learning_rate=lr,
             seconds=time.perf_counter() - self._start,
+            val_macro_f1=float(logs.get("val_macro_f1", np.nan)),
         )
         self.results.append(result)
         if self._on_epoch:

@@ -15,7 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from sweep.data import Splits, Vectorized, prepare_splits, sequence_view, vectorize_splits
+from sweep.data import (
+    DataError,
+    Splits,
+    Vectorized,
+    prepare_splits,
+    sequence_view,
+    vectorize_splits,
+)
 from sweep.model import (
     Evaluation,
     build_model,
@@ -59,6 +66,12 @@ class SweepOutcome:
 def prepare_data(spec: SweepSpec, progress: bool = True) -> tuple[Splits, Vectorized]:
     """Load and vectorize once, at the largest vocabulary and length of the space."""
     splits = prepare_splits(spec.data, progress=progress)
+    if spec.metric == "val_auc" and len(splits.classes) > 2:
+        raise DataError(
+            f"metric=val_auc is for two classes; {spec.data.source} has {len(splits.classes)} "
+            f"({', '.join(splits.classes)}). Use metric: val_macro_f1 (or val_accuracy, "
+            "val_loss)"
+        )
     return splits, vectorize_splits(
         splits,
         spec.space.max_vocab_size,
@@ -287,7 +300,7 @@ def retrain_and_export(
 ) -> tuple[Evaluation, str]:
     """Retrain the winner on train + validation for its best epoch count, test once, export."""
     configure_runtime(seed=spec.train.seed)
-    model_cfg, train_cfg = trial_configs(winner.config, spec.train)
+    model_cfg, train_cfg = trial_configs(winner.config, spec.train, len(data.classes))
     v, n = model_cfg.vocab_size, model_cfg.sequence_length
     x_train = sequence_view(data.x_train, v, n)
     x_val = sequence_view(data.x_val, v, n)
@@ -315,7 +328,7 @@ def retrain_and_export(
         weight=winner.branch_weight if spec.retrain else None,
         fitted_with=f"trial {winner.trial_id}, epoch {winner.epoch}" if spec.retrain else None,
     )
-    test, probabilities = evaluate(net, x_test, data.y_test)
+    test, probabilities = evaluate(net, x_test, data.y_test, classes=data.classes)
     on_status("exporting")
     report = None
     if test_frame is not None:
@@ -329,6 +342,7 @@ def retrain_and_export(
                 "split": "test",
                 "architecture": model_cfg.architecture,
             },
+            classes=data.classes,
         )
     metadata = {
         "source": "sweep",
@@ -341,6 +355,7 @@ def retrain_and_export(
         "validation": {spec.metric: winner.value},
         "branch_weight": blend,
         "test": test.to_dict(),
+        "classes": list(data.classes),
         "data": {
             "fingerprint": data.fingerprint,
             "n_train": len(data.y_train),

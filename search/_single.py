@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +13,7 @@ from sweep.model import (
     REPORT_DIR,
     EpochResult,
     Evaluation,
+    blend_classes,
     blend_layer,
     branch_logits,
     build_model,
@@ -29,7 +30,7 @@ from sweep.model import (
 from ._train_spec import TrainSpec
 
 
-def report_writer(test_frame, probabilities, history, context):
+def report_writer(test_frame, probabilities, history, context, classes=None):
     """A callback writing the evaluation report into ``<export>/report/``."""
 
     def write(folder: Path) -> None:
@@ -41,6 +42,7 @@ def report_writer(test_frame, probabilities, history, context):
             test_frame["id"].tolist(),
             history,
             context=context,
+            classes=classes,
         )
 
     return write
@@ -67,7 +69,7 @@ def branch_blend(
     if weight is None and val is not None:
         weight = fit_branch_weight(branch_logits(net, val[0]), val[1], metric)
         fitted_with = "the exported model"
-    mean = branch_logits(net, test[0]).mean(axis=1)
+    mean_classes = blend_classes(branch_logits(net, test[0]))
     set_branch_weight(net, weight)
     return {
         "lstm": weight,
@@ -75,7 +77,7 @@ def branch_blend(
         "fitted_on": None if weight is None else "validation",
         "fitted_by": None if weight is None else metric,
         "fitted_with": None if weight is None else fitted_with,
-        "test_accuracy_of_mean": float(np.mean((mean > 0) == (np.asarray(test[1]) > 0.5))),
+        "test_accuracy_of_mean": float(np.mean(mean_classes == np.asarray(test[1]).astype(int))),
     }
 
 
@@ -103,22 +105,24 @@ def run_training(
         progress,
         embedding_dim=spec.model.embedding_dim,
     )
-    net = build_model(spec.model)
+    model_cfg = replace(spec.model, num_classes=len(vec.classes))
+    net = build_model(model_cfg)
     load_embeddings(net, vec.embeddings)
     history = fit(net, (vec.x_train, vec.y_train), (vec.x_val, vec.y_val), spec.train, on_epoch)
     blend = branch_blend(net, (vec.x_test, vec.y_test), val=(vec.x_val, vec.y_val))
-    test, probabilities = evaluate(net, vec.x_test, vec.y_test)
+    test, probabilities = evaluate(net, vec.x_test, vec.y_test, classes=vec.classes)
     best = max(history, key=lambda r: r.val_accuracy)
     report = report_writer(
         splits.test,
         probabilities,
         [asdict(r) for r in history],
         {"architecture": spec.model.architecture, "split": "test"},
+        classes=vec.classes,
     )
     out = export_model(
         net,
         vec.vocabulary,
-        spec.model,
+        model_cfg,
         output,
         report=report,
         metadata={
@@ -138,9 +142,11 @@ def run_training(
                 "accuracy": best.val_accuracy,
                 "loss": best.val_loss,
                 "auc": best.val_auc,
+                "macro_f1": best.val_macro_f1,
             },
             "branch_weight": blend,
             "test": test.to_dict(),
+            "classes": list(vec.classes),
             "history": [asdict(r) for r in history],
         },
     )

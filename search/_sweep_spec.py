@@ -16,7 +16,7 @@ from ._replay import ReplayConfig
 from ._schema import SpecError, from_mapping
 from ._space import SearchSpace, parse_space
 
-METRICS = {"val_accuracy": "max", "val_auc": "max", "val_loss": "min"}
+METRICS = {"val_accuracy": "max", "val_macro_f1": "max", "val_auc": "max", "val_loss": "min"}
 # model cost a trial measures; with ``cost`` set, TPE searches metric and cost together
 COSTS = ("params", "latency_ms")
 # what the searcher tells Optuna about a trial ASHA stopped early

@@ -65,12 +65,18 @@ class TrialContext:
     gpus: float = 0.0
 
 
-def trial_configs(config: dict[str, Any], base: TrainConfig) -> tuple[ModelConfig, TrainConfig]:
-    """Split a sampled configuration into model and training configs (pure)."""
+def trial_configs(
+    config: dict[str, Any], base: TrainConfig, num_classes: int = 2
+) -> tuple[ModelConfig, TrainConfig]:
+    """Split a sampled configuration into model and training configs (pure); the number of
+    classes comes from the data, never from the configuration."""
     unknown = set(config) - _MODEL_KEYS - _TRAIN_KEYS
     if unknown:
         raise ValueError(f"configuration keys {sorted(unknown)} are not model or train settings")
-    model_cfg = ModelConfig(**{k: v for k, v in config.items() if k in _MODEL_KEYS})
+    model_cfg = ModelConfig(
+        **{k: v for k, v in config.items() if k in _MODEL_KEYS and k != "num_classes"},
+        num_classes=num_classes,
+    )
     train_cfg = replace(
         base,
         **{k: v for k, v in config.items() if k in _TRAIN_KEYS},
@@ -103,7 +109,7 @@ def train_epochs(
     """
     entered_at = time.time()
     configure_runtime(cpus=context.cpus, seed=context.base_train.seed, gpus=context.gpus)
-    model_cfg, train_cfg = trial_configs(config, context.base_train)
+    model_cfg, train_cfg = trial_configs(config, context.base_train, len(data.classes))
     train, val = trial_views(data, model_cfg)
     net = build_model(model_cfg)
     load_embeddings(net, data.embeddings)
@@ -140,6 +146,7 @@ def train_epochs(
                 "val_loss": result.val_loss,
                 "val_accuracy": result.val_accuracy,
                 "val_auc": result.val_auc,
+                "val_macro_f1": result.val_macro_f1,
                 "epoch_seconds": result.seconds,
                 "params": params,
                 "latency_ms": latency_ms,

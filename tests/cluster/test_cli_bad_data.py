@@ -45,13 +45,13 @@ def _write(kind: str, folder, tiny_archive):
         return path, r"a\.tar\.gz.*train/pos/1_9\.txt: byte 5 is not valid UTF-8"
     if kind == "csv without the columns":
         path = folder / "r.csv"
-        path.write_text("text,label\nnice,positive\n")
-        return path, r"r\.csv.*no column 'review', 'sentiment'.*--text-column"
-    if kind == "non-binary label":
+        path.write_text("body,stars\nnice,5\n")
+        return path, r"r\.csv.*none of the columns \['text', 'review', 'sentence'\].*--text-column"
+    if kind == "missing label":
         path = _synthetic.write_csv(folder / "r.csv", 5)
         with open(path, "a") as fh:
-            fh.write('"meh film",neutral\n')
-        return path, r"r\.csv.*line 12: label 'neutral' is not binary"
+            fh.write('"meh film",\n')
+        return path, r"r\.csv.*1 rows have no label \(the first at line 12\)"
     if kind == "non-UTF-8 csv":
         path = folder / "r.csv"
         path.write_bytes(b"review,sentiment\ngood,positive\ncaf\xe9 ok,negative\n")
@@ -70,7 +70,7 @@ KINDS = [
     "gzip without a tar",
     "undecodable review",
     "csv without the columns",
-    "non-binary label",
+    "missing label",
     "non-UTF-8 csv",
     "empty csv",
 ]
@@ -102,7 +102,7 @@ def test_sweep_launch_refuses_bad_data_with_exit_2_and_records_why(redis_url, tm
     from sweep.cluster import RedisStateStore
     from tests.integration.conftest import write_spec
 
-    path, expected = _write("non-binary label", tmp_path, None)
+    path, expected = _write("missing label", tmp_path, None)
     spec = write_spec(tmp_path, path, trials=1, concurrency=1)
     done = subprocess.run(
         [sys.executable, "-m", "sweep.cluster", "launch", spec, "--redis-url", redis_url, "-q"],

@@ -8,7 +8,7 @@ import tarfile
 
 import pytest
 
-from sweep.data import DataError, load_dataset
+from sweep.data import CsvOptions, DataError, load_dataset
 from tests import _synthetic
 
 
@@ -68,25 +68,51 @@ def test_review_with_undecodable_bytes(tmp_path):
         _load(path)
 
 
-def test_csv_without_named_columns(tmp_path):
+def test_csv_without_common_columns_names_the_header_and_the_flags(tmp_path):
     path = tmp_path / "r.csv"
-    path.write_text("text,label\nnice,positive\n")
-    with pytest.raises(DataError, match=r"no column 'review', 'sentiment'.*--text-column"):
+    path.write_text("body,stars\nnice,5\n")
+    with pytest.raises(DataError, match=r"none of the columns .*'body', 'stars'.*--text-column"):
         _load(path)
 
 
-def test_csv_non_binary_label_names_the_line(tmp_path):
+def test_a_named_column_that_is_missing_names_it_and_the_header(tmp_path):
+    path = _synthetic.write_csv(tmp_path / "r.csv", 5)
+    with pytest.raises(DataError, match=r"no column 'stars' \(--label-column\).*'sentiment'"):
+        load_dataset(path, csv=CsvOptions(label_column="stars"), progress=False)
+
+
+def test_missing_labels_give_their_count_and_first_line(tmp_path):
     path = _synthetic.write_csv(tmp_path / "r.csv", 5)
     with open(path, "a") as fh:
-        fh.write('"meh film",neutral\n')
-    with pytest.raises(DataError, match=r"line 12: label 'neutral' is not binary"):
+        fh.write('"meh film",\n"so so",\n')
+    with pytest.raises(DataError, match=r"2 rows have no label \(the first at line 12\)"):
         _load(path)
 
 
 def test_csv_single_class(tmp_path):
     path = tmp_path / "r.csv"
     path.write_text("review,sentiment\n" + "good film,positive\n" * 30)
-    with pytest.raises(DataError, match="both classes"):
+    with pytest.raises(DataError, match="every row has label 'positive'; at least two classes"):
+        _load(path)
+
+
+def test_more_classes_than_the_limit_is_refused_and_the_limit_can_be_raised(tmp_path):
+    path = tmp_path / "r.csv"
+    rows = [f"review number {i},topic{i % 6}" for i in range(60)]
+    path.write_text("text,label\n" + "\n".join(rows) + "\n")
+    with pytest.raises(
+        DataError, match=r"6 distinct values, more than max_classes=5.*--max-classes"
+    ):
+        load_dataset(path, csv=CsvOptions(max_classes=5), progress=False)
+    data = load_dataset(path, csv=CsvOptions(max_classes=6), progress=False)
+    assert data.classes == tuple(f"topic{i}" for i in range(6))
+
+
+def test_a_class_too_rare_to_split_is_named(tmp_path):
+    path = tmp_path / "r.csv"
+    rows = [f"review {i},{'a' if i % 2 else 'b'}" for i in range(40)] + ["lonely review,c"]
+    path.write_text("text,label\n" + "\n".join(rows) + "\n")
+    with pytest.raises(DataError, match=r"class 'c' has fewer than 2 examples.*merge it"):
         _load(path)
 
 

@@ -51,7 +51,8 @@ def test_a_flat_validation_curve_keeps_the_mean():
 
 
 def test_an_unknown_metric_names_the_choices():
-    with pytest.raises(ValueError, match="metric='f1': choose val_accuracy, val_auc or val_loss"):
+    choices = "val_accuracy, val_macro_f1, val_auc or val_loss"
+    with pytest.raises(ValueError, match=f"metric='f1': choose {choices}"):
         fit_branch_weight(np.zeros((4, 2)), np.zeros(4), "f1")
 
 
