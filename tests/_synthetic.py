@@ -121,3 +121,49 @@ def write_csv(
         for text, label, _ in corpus(n_per_class, seed):
             w.writerow([text, "positive" if label else "negative"])
     return path
+
+
+TOPIC_CUES = {
+    "billing": ["invoice", "refund", "charged", "payment", "receipt"],
+    "bug": ["crash", "error", "broken", "freezes", "exception"],
+    "feature": ["wish", "suggest", "could", "idea", "request"],
+    "account": ["password", "login", "email", "username", "locked"],
+    "shipping": ["parcel", "courier", "delivery", "tracking", "arrived"],
+}
+
+
+def class_corpus(
+    classes: list[str] | list[int], n_per_class: int, seed: int = 0
+) -> list[tuple[str, str | int]]:
+    """``(text, label)`` rows, balanced, for K classes: each class has five cue words of its
+    own (``TOPIC_CUES`` for the first five names, else made-up words) among neutral filler."""
+    rng = random.Random(seed)
+    cues = list(TOPIC_CUES.values())
+    rows = []
+    for i in range(n_per_class * len(classes)):
+        k = i % len(classes)
+        words = cues[k] if k < len(cues) else [f"cue{k}x{j}" for j in range(5)]
+        text = [rng.choice(FILLER) for _ in range(rng.randint(8, 30))]
+        for _ in range(rng.randint(2, 4)):
+            text.insert(rng.randint(0, len(text)), rng.choice(words))
+        rows.append((" ".join(text).capitalize() + ".", classes[k]))
+    rng.shuffle(rows)
+    return rows
+
+
+def write_table(
+    path: Path,
+    rows: list[tuple[str, str | int]],
+    columns: tuple[str, str] = ("text", "label"),
+) -> Path:
+    """``rows`` as a CSV, Parquet or JSON Lines file, by ``path``'s suffix."""
+    import pandas as pd
+
+    frame = pd.DataFrame(rows, columns=list(columns))
+    if path.suffix == ".parquet":
+        frame.to_parquet(path, index=False)
+    elif path.suffix == ".jsonl":
+        frame.to_json(path, orient="records", lines=True)
+    else:
+        frame.to_csv(path, index=False)
+    return path
