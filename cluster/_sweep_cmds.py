@@ -152,6 +152,12 @@ def _summary(record: dict) -> str:
 @click.option("--time-budget", "time_budget_s", type=float, help="Overrides time_budget_s.")
 @click.option("--cost", type=click.Choice(["params", "latency_ms"]), help="Overrides cost.")
 @click.option(
+    "--metric",
+    type=click.Choice(["val_accuracy", "val_macro_f1", "val_auc", "val_loss"]),
+    help="Overrides metric (and mode: min for val_loss, else max). val_macro_f1 weighs every "
+    "class the same, for imbalanced or K-class data; val_auc is for two classes.",
+)
+@click.option(
     "--warm-start",
     metavar="ID[,ID...]",
     help="Evaluate the best configurations of these earlier sweeps first (same data only; "
@@ -177,6 +183,7 @@ def launch(
     seed,
     time_budget_s,
     cost,
+    metric,
     warm_start,
     address,
     follow,
@@ -211,6 +218,8 @@ def launch(
             "seed": seed,
             "time_budget_s": time_budget_s,
             "cost": cost,
+            "metric": metric,
+            "mode": None if metric is None else ("min" if metric == "val_loss" else "max"),
             "data.source": data_source,
             "data.max_reviews": max_reviews,
             "data.pretrain_embeddings": pretrain_embeddings,
