@@ -59,6 +59,12 @@ from ._options import data_option, label_options, output_options, pretrain_optio
 @click.option("--learning-rate", type=float, help="Overrides train.learning_rate (default 1e-3).")
 @click.option("--batch-size", type=int, help="Overrides train.batch_size (default 128).")
 @click.option("--epochs", type=int, help="Overrides train.epochs (default 3).")
+@click.option(
+    "--class-weight",
+    type=click.Choice(["none", "balanced"]),
+    help="balanced: weigh each class by n / (K * n_class), for imbalanced classes. "
+    "Overrides train.class_weight (default none).",
+)
 @click.option("--seed", type=int, help="Overrides train.seed and data.seed (default 0).")
 @click.option(
     "--output",
@@ -91,6 +97,7 @@ def train(
     learning_rate,
     batch_size,
     epochs,
+    class_weight,
     seed,
     output,
     quiet,
@@ -132,6 +139,7 @@ def train(
             "train.learning_rate": learning_rate,
             "train.batch_size": batch_size,
             "train.epochs": epochs,
+            "train.class_weight": class_weight,
             "train.seed": seed,
         },
     )

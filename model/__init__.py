@@ -11,6 +11,7 @@ import lazy_loader
 
 from ._config import (
     ARCHITECTURES,
+    CLASS_WEIGHTS,
     LSTM_KERNELS,
     MAX_NGRAM_BUCKETS,
     OPTIMIZERS,
@@ -118,6 +119,7 @@ __getattr__, _, _ = lazy_loader.attach(
 
 __all__ = [
     "ARCHITECTURES",
+    "CLASS_WEIGHTS",
     "LABELS",
     "LSTM_KERNELS",
     "MAX_NGRAM_BUCKETS",

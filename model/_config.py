@@ -7,6 +7,7 @@ from dataclasses import dataclass
 ARCHITECTURES = ("lstm", "stacked_lstm", "bilstm", "conv_lstm")
 POOLINGS = ("last", "max", "mean")
 OPTIMIZERS = ("adam", "rmsprop", "adamw")
+CLASS_WEIGHTS = ("none", "balanced")
 LSTM_KERNELS = ("auto", "keras", "projected")
 MAX_NGRAM_BUCKETS = 1 << 24
 
@@ -111,7 +112,9 @@ class TrainConfig:
     """Optimizer and schedule of one training run.
 
     ``early_stopping_patience`` / ``reduce_lr_patience`` of 0 turn those callbacks off
-    (sweep trials turn them off: ASHA decides when a trial stops).
+    (sweep trials turn them off: ASHA decides when a trial stops). ``class_weight:
+    balanced`` weighs each training example by ``n / (K * n_class)`` (scikit-learn's
+    ``compute_class_weight``), so every class counts the same in the loss on imbalanced data.
     """
 
     optimizer: str = "adam"
@@ -124,11 +127,16 @@ class TrainConfig:
     reduce_lr_factor: float = 0.5
     seed: int = 0
     length_buckets: bool = True  # batches of similar length, cut to their longest review
+    class_weight: str = "none"
 
     def __post_init__(self) -> None:
         _check(
             self.optimizer in OPTIMIZERS,
             f"optimizer={self.optimizer!r} is unknown; choose one of {OPTIMIZERS}",
+        )
+        _check(
+            self.class_weight in CLASS_WEIGHTS,
+            f"class_weight={self.class_weight!r} is unknown; choose one of {CLASS_WEIGHTS}",
         )
         _check(0 < self.learning_rate <= 1, f"learning_rate={self.learning_rate} must be in (0, 1]")
         _check(self.weight_decay >= 0, f"weight_decay={self.weight_decay} must be >= 0")

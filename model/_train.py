@@ -50,6 +50,16 @@ class MacroF1(keras.metrics.F1Score):
         return {"name": self.name, "dtype": self.dtype}
 
 
+def class_weights(y: np.ndarray) -> dict[int, float]:
+    """scikit-learn's ``balanced`` weight of each class present in ``y``."""
+    from sklearn.utils.class_weight import compute_class_weight
+
+    y = np.asarray(y).astype(int)
+    present = np.unique(y)
+    weights = compute_class_weight("balanced", classes=present, y=y)
+    return {int(c): float(w) for c, w in zip(present, weights, strict=True)}
+
+
 def classes_of(model: keras.Model) -> int:
     """The number of classes a built classifier tells apart (2 for one sigmoid output)."""
     units = model.outputs[0].shape[-1]
@@ -314,6 +324,7 @@ def fit(
         make_dataset(
             *train, config.batch_size, shuffle=True, seed=config.seed + initial_epoch, bucket=bucket
         ),  # a new order each epoch, also when trials fit one epoch at a time
+        class_weight=class_weights(train[1]) if config.class_weight == "balanced" else None,
         validation_data=val_ds,
         epochs=epochs or config.epochs,
         initial_epoch=initial_epoch,

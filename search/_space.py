@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sweep.model import ARCHITECTURES, MAX_NGRAM_BUCKETS, OPTIMIZERS, POOLINGS
+from sweep.model import ARCHITECTURES, CLASS_WEIGHTS, MAX_NGRAM_BUCKETS, OPTIMIZERS, POOLINGS
 
 from ._schema import SpecError
 
@@ -117,9 +117,17 @@ class SearchSpace:
     # the n-gram branch is on by default: +1.3 points for the quality sweep's winner (README)
     ngram_buckets: Choice = field(default_factory=lambda: _c(262_144))
     ngram_dim: Choice = field(default_factory=lambda: _c(16))
+    # [none, balanced] searches it; drawn only when listed, so configurations of spaces
+    # without it stay as they were
+    class_weight: Choice = field(default_factory=lambda: _c("none"))
 
     def __post_init__(self) -> None:
-        allowed = {"architecture": ARCHITECTURES, "optimizer": OPTIMIZERS, "pooling": POOLINGS}
+        allowed = {
+            "architecture": ARCHITECTURES,
+            "optimizer": OPTIMIZERS,
+            "pooling": POOLINGS,
+            "class_weight": CLASS_WEIGHTS,
+        }
         for name, options in allowed.items():
             bad = [v for v in getattr(self, name).values if v not in options]
             if bad:
@@ -187,6 +195,8 @@ class SearchSpace:
             config["conv_kernel_size"] = self.conv_kernel_size.suggest(trial, "conv_kernel_size")
         if config["ngram_buckets"]:
             config["ngram_dim"] = self.ngram_dim.suggest(trial, "ngram_dim")
+        if self.class_weight.values != ("none",):
+            config["class_weight"] = self.class_weight.suggest(trial, "class_weight")
         return config
 
 

@@ -118,6 +118,51 @@ def test_ngram_branches_quick(learnable_archive):
     assert branches["model_output"] == pytest.approx(branches["fitted_blend"], abs=0.002)
 
 
+def test_rating_task_quick_scores_baselines_and_a_rating_model(learnable_archive, tmp_path):
+    from click.testing import CliRunner
+
+    from sweep.cluster import main
+
+    model = tmp_path / "rating-model"
+    trained = CliRunner().invoke(
+        main,
+        [
+            "train",
+            "--data",
+            str(learnable_archive),
+            "--labels",
+            "rating",
+            "--max-reviews",
+            "400",
+            "--vocab-size",
+            "300",
+            "--sequence-length",
+            "40",
+            "--embedding-dim",
+            "16",
+            "--units",
+            "8",
+            "--epochs",
+            "2",
+            "-o",
+            str(model),
+            "-q",
+        ],
+    )
+    assert trained.exit_code == 0, trained.output
+    result = run_bench("rating_task.py", "--data", learnable_archive, "--model", model)
+    assert result["classes"] == ["1", "2", "3", "4", "7", "8", "9", "10"]
+    methods = result["methods"]
+    assert set(methods) == {"majority_class", "tfidf_ngrams_logistic_regression", "model"}
+    majority, bag = methods["majority_class"], methods["tfidf_ngrams_logistic_regression"]
+    # the synthetic reviews tell the polarity by their words, not the stars within it: a bag
+    # that learns the polarity gets each review's side right, the majority class half of them
+    assert bag["mean_absolute_error_stars"] < majority["mean_absolute_error_stars"]
+    assert bag["macro_f1"] > majority["macro_f1"]
+    for method in methods.values():
+        assert 0 <= method["accuracy"] <= 1 and method["mean_absolute_error_stars"] >= 0
+
+
 @pytest.mark.slow
 def test_iterator_teardown_quick():
     result = run_bench("iterator_teardown.py", timeout=300)

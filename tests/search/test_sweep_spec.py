@@ -159,3 +159,18 @@ def test_any_mapping_parses_to_a_valid_spec_or_raises_spec_error(mapping):
     except SpecError:
         return
     assert parse_sweep_spec(spec_to_dict(spec)) == spec
+
+
+def test_class_weight_is_searched_only_when_the_space_lists_it():
+    import optuna
+
+    from sweep.search import parse_space
+
+    plain = optuna.create_study().ask()
+    assert "class_weight" not in parse_space({"architecture": ["lstm"]})(plain)
+    space = parse_space({"architecture": ["lstm"], "class_weight": ["none", "balanced"]})
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    drawn = {space(study.ask())["class_weight"] for _ in range(20)}
+    assert drawn == {"none", "balanced"}
+    with pytest.raises(Exception, match=r"class_weight: \['inverse'\] not allowed"):
+        parse_space({"class_weight": ["inverse"]})
