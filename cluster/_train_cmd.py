@@ -21,6 +21,18 @@ from ._options import data_option, label_options, output_options, pretrain_optio
 )
 @pretrain_option
 @click.option(
+    "--stop-words/--no-stop-words",
+    default=None,
+    help="Remove English stop words (scikit-learn's list, negations such as not/no/dont kept) "
+    "before the vocabulary. Overrides data.clean.stop_words.",
+)
+@click.option(
+    "--lemmatize/--no-lemmatize",
+    default=None,
+    help="Merge inflected forms (movies -> movie) with simplemma's lemmatizer, through the "
+    "vocabulary (the export still takes raw text). Overrides data.clean.lemmatize.",
+)
+@click.option(
     "--architecture",
     type=click.Choice(["lstm", "stacked_lstm", "bilstm", "conv_lstm"]),
     help="Overrides model.architecture (default lstm).",
@@ -82,6 +94,8 @@ def train(
     data_labels,
     max_reviews,
     pretrain_embeddings,
+    stop_words,
+    lemmatize,
     architecture,
     vocab_size,
     sequence_length,
@@ -113,6 +127,8 @@ def train(
       sweep train --data ../shared/data/imdb/aclImdb_v1.tar.gz --epochs 3 -o model/
       sweep train --data tickets.parquet --text-column body --label-column queue -o model/
     """
+    from dataclasses import replace
+
     from sweep.search import TrainSpec, load_yaml, override, parse_train_spec, run_training
 
     parsed = parse_train_spec(load_yaml(spec)) if spec else TrainSpec()
@@ -143,6 +159,10 @@ def train(
             "train.seed": seed,
         },
     )
+    cleaning = {"stop_words": stop_words, "lemmatize": lemmatize}
+    cleaning = {k: v for k, v in cleaning.items() if v is not None}
+    if cleaning:
+        parsed = override(parsed, {"data.clean": replace(parsed.data.clean, **cleaning)})
 
     def show(r):
         if not quiet and not as_json:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -51,10 +52,32 @@ class Vectorized:
     embeddings: np.ndarray | None = None  # pre-trained, at the largest vocabulary and dim
     embeddings_from: int = 0  # reviews they were pre-trained on
     classes: tuple[str, ...] = ("negative", "positive")  # label i is classes[i]
+    # the same splits vectorized with other stop-word / lemma settings, for a search space
+    # that searches them: (stop_words, lemmatize) -> Vectorized
+    variants: dict[tuple[bool, bool], Vectorized] = field(default_factory=dict)
 
     @property
     def max_length(self) -> int:
         return int(self.x_train.shape[1])
+
+    @property
+    def cleaning(self) -> tuple[bool, bool]:
+        """``(stop_words, lemmatize)`` of this vectorization."""
+        return (self.vocabulary.clean.stop_words, self.vocabulary.clean.lemmatize)
+
+    def for_config(self, config: dict[str, Any]) -> Vectorized:
+        """The vectorization a trial's configuration asks for (its ``stop_words`` and
+        ``lemmatize``, where it has them; else this one)."""
+        own = self.cleaning
+        key = (bool(config.get("stop_words", own[0])), bool(config.get("lemmatize", own[1])))
+        if key == own:
+            return self
+        if key not in self.variants:
+            raise ValueError(
+                f"no data vectorized with stop_words={key[0]}, lemmatize={key[1]}; "
+                f"prepared: {[own, *self.variants]}"
+            )
+        return self.variants[key]
 
 
 def _subsample(frame: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from ._clean import CleanConfig, tokenize
+from ._clean import CleanConfig, normalize_word, stop_words, tokenize
 
 PAD_ID = 0
 OOV_ID = 1
@@ -29,10 +29,19 @@ OOV_TOKEN = "[UNK]"
 
 @dataclass(frozen=True)
 class Vocabulary:
-    """Frequency-ordered tokens; ``tokens[0]`` is padding and ``tokens[1]`` the OOV token."""
+    """Frequency-ordered tokens; ``tokens[0]`` is padding and ``tokens[1]`` the OOV token.
+
+    With stop words or lemmas (``clean.maps_words``) the tokens are lemmas, and ``surface``
+    / ``surface_ids`` map every word form seen while building it (and every stop word) to
+    its token's id: 0 for a stop word (removed), the OOV id for a lemma the vocabulary cut.
+    Text is vectorized through this map alone, in training and in the exported model, so
+    both give the same ids and the export needs no lemmatizer.
+    """
 
     tokens: tuple[str, ...]
     clean: CleanConfig = CleanConfig()
+    surface: tuple[str, ...] = ()
+    surface_ids: tuple[int, ...] = ()
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -53,8 +62,22 @@ def build_vocabulary(
     counts: Counter[str] = Counter()
     for text in texts:
         counts.update(tokenize(text, clean))
-    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[: max_size - 2]
-    return Vocabulary((PAD_TOKEN, OOV_TOKEN, *(t for t, _ in ranked)), clean)
+    if not clean.maps_words:
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[: max_size - 2]
+        return Vocabulary((PAD_TOKEN, OOV_TOKEN, *(t for t, _ in ranked)), clean)
+    final: dict[str, str | None] = {word: normalize_word(word, clean) for word in counts}
+    merged: Counter[str] = Counter()
+    for word, n in counts.items():
+        if final[word]:
+            merged[final[word]] += n
+    ranked = sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))[: max_size - 2]
+    tokens = (PAD_TOKEN, OOV_TOKEN, *(t for t, _ in ranked))
+    index = {t: i for i, t in enumerate(tokens) if i >= 2}
+    removed = stop_words(clean.keep_negations) if clean.stop_words else frozenset()
+    mapping = {w: PAD_ID for w in removed}
+    mapping.update({w: PAD_ID if f is None else index.get(f, OOV_ID) for w, f in final.items()})
+    ordered = sorted(mapping.items(), key=lambda kv: (kv[1], kv[0]))
+    return Vocabulary(tokens, clean, tuple(w for w, _ in ordered), tuple(i for _, i in ordered))
 
 
 def vectorize(
@@ -77,7 +100,14 @@ def vectorize(
 
 
 def token_ids(texts: Iterable[str], vocabulary: Vocabulary) -> Iterator[np.ndarray]:
-    """Each text's ids, untruncated and unpadded (unknown tokens are the OOV id)."""
+    """Each text's ids, untruncated and unpadded (unknown tokens are the OOV id; stop words,
+    when removed, leave no id)."""
+    if vocabulary.surface:
+        index = dict(zip(vocabulary.surface, vocabulary.surface_ids, strict=True))
+        for text in texts:
+            ids = [index.get(t, OOV_ID) for t in tokenize(text, vocabulary.clean)]
+            yield np.array([i for i in ids if i != PAD_ID], np.int32)
+        return
     index = {tok: i for i, tok in enumerate(vocabulary.tokens) if i >= 2}
     for text in texts:
         yield np.array([index.get(t, OOV_ID) for t in tokenize(text, vocabulary.clean)], np.int32)

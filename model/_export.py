@@ -29,7 +29,7 @@ from . import _optimizers  # noqa: F401  (registers FusedAdam/FusedAdamW for loa
 from ._builders import build_model
 from ._config import ModelConfig, ModelFileError
 from ._evaluate import class_names
-from ._layers import KeepLastTokens, TextCleaner
+from ._layers import KeepLastTokens, TextCleaner, TokenMap
 from ._lstm import lstm_layer_kind
 
 FORMAT_VERSION = 1
@@ -41,16 +41,32 @@ METADATA_FILE = "metadata.json"
 def end_to_end(trained: keras.Model, vocabulary: Vocabulary, config: ModelConfig) -> keras.Model:
     """Wrap a trained id-level classifier so it takes raw review strings."""
     text = keras.Input(shape=(1,), dtype="string", name="text")
-    cleaned = TextCleaner(**asdict(vocabulary.clean), name="clean")(text)
-    vectorizer = keras.layers.TextVectorization(
-        max_tokens=config.vocab_size,
-        standardize=None,
-        split="whitespace",
-        output_mode="int",
-        vocabulary=vocabulary.words(config.vocab_size),
-        name="vectorize",
+    clean = vocabulary.clean
+    cleaned = TextCleaner(clean.strip_html, clean.lowercase, clean.strip_punctuation, name="clean")(
+        text
     )
-    ids = KeepLastTokens(config.sequence_length, name="keep_last")(vectorizer(cleaned))
+    if vocabulary.surface:  # stop words / lemmas: word forms, then the vocabulary's ids
+        vectorizer = keras.layers.TextVectorization(
+            standardize=None,
+            split="whitespace",
+            output_mode="int",
+            vocabulary=list(vocabulary.surface),
+            name="vectorize",
+        )
+        token_map = TokenMap(len(vocabulary.surface) + 2, config.vocab_size, name="token_map")
+        word_ids = token_map(vectorizer(cleaned))
+        token_map.table.assign(np.array([0, 1, *vocabulary.surface_ids], dtype="int32"))
+    else:
+        vectorizer = keras.layers.TextVectorization(
+            max_tokens=config.vocab_size,
+            standardize=None,
+            split="whitespace",
+            output_mode="int",
+            vocabulary=vocabulary.words(config.vocab_size),
+            name="vectorize",
+        )
+        word_ids = vectorizer(cleaned)
+    ids = KeepLastTokens(config.sequence_length, name="keep_last")(word_ids)
     # an uncompiled copy: the export holds the weights, not the optimizer's state (Adam keeps
     # two more values per weight, which would triple the file)
     classifier = type(trained).from_config(trained.get_config())

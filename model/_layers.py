@@ -19,6 +19,7 @@ class TextCleaner(keras.layers.Layer):
 
     def __init__(self, strip_html=True, lowercase=True, strip_punctuation=True, **kwargs):
         super().__init__(**kwargs)
+        # stop words and lemmas are not string rules: the vocabulary applies them (TokenMap)
         self.clean = CleanConfig(bool(strip_html), bool(lowercase), bool(strip_punctuation))
 
     def call(self, inputs):
@@ -42,6 +43,36 @@ class TextCleaner(keras.layers.Layer):
             "lowercase": self.clean.lowercase,
             "strip_punctuation": self.clean.strip_punctuation,
         }
+
+
+@keras.saving.register_keras_serializable(package="sweep")
+class TokenMap(keras.layers.Layer):
+    """Map word-form ids to vocabulary ids through a table held as a weight, drop the ones
+    mapped to 0 (stop words) and right-pad again: the vocabulary's stop-word removal and
+    lemmatization (``data.Vocabulary.surface``) inside the model, no extra files.
+
+    Ids ``>= vocab_size`` become the OOV id (1), as in a trial's view of the data.
+    """
+
+    def __init__(self, size: int, vocab_size: int, **kwargs):
+        super().__init__(**kwargs)
+        self.size = int(size)
+        self.vocab_size = int(vocab_size)
+        self.table = self.add_weight(
+            shape=(self.size,), dtype="int32", initializer="zeros", trainable=False, name="table"
+        )
+
+    def call(self, ids):
+        ids = tf.cast(ids, tf.int32)
+        mapped = tf.gather(tf.convert_to_tensor(self.table), ids)
+        mapped = tf.where(mapped >= self.vocab_size, tf.ones_like(mapped), mapped)
+        return tf.ragged.boolean_mask(mapped, mapped > 0).to_tensor(default_value=0)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], None)
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size, "vocab_size": self.vocab_size}
 
 
 @keras.saving.register_keras_serializable(package="sweep")

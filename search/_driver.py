@@ -72,14 +72,24 @@ def prepare_data(spec: SweepSpec, progress: bool = True) -> tuple[Splits, Vector
             f"({', '.join(splits.classes)}). Use metric: val_macro_f1 (or val_accuracy, "
             "val_loss)"
         )
-    return splits, vectorize_splits(
-        splits,
-        spec.space.max_vocab_size,
-        spec.space.max_sequence_length,
-        spec.data.clean,
-        progress,
-        embedding_dim=spec.space.max_embedding_dim,
-    )
+
+    def with_cleaning(clean):
+        return vectorize_splits(
+            splits,
+            spec.space.max_vocab_size,
+            spec.space.max_sequence_length,
+            clean,
+            progress,
+            embedding_dim=spec.space.max_embedding_dim,
+        )
+
+    base = with_cleaning(spec.data.clean)
+    variants = {
+        key: with_cleaning(replace(spec.data.clean, stop_words=key[0], lemmatize=key[1]))
+        for key in spec.space.cleanings(base.cleaning)
+        if key != base.cleaning
+    }
+    return splits, replace(base, variants=variants) if variants else base
 
 
 @dataclass(frozen=True)
@@ -300,6 +310,7 @@ def retrain_and_export(
 ) -> tuple[Evaluation, str]:
     """Retrain the winner on train + validation for its best epoch count, test once, export."""
     configure_runtime(seed=spec.train.seed)
+    data = data.for_config(winner.config)  # the winner's stop words and lemmas
     model_cfg, train_cfg = trial_configs(winner.config, spec.train, len(data.classes))
     v, n = model_cfg.vocab_size, model_cfg.sequence_length
     x_train = sequence_view(data.x_train, v, n)

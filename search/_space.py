@@ -120,6 +120,10 @@ class SearchSpace:
     # [none, balanced] searches it; drawn only when listed, so configurations of spaces
     # without it stay as they were
     class_weight: Choice = field(default_factory=lambda: _c("none"))
+    # cleaning before the vocabulary (data.clean): [false, true] vectorizes the data both ways
+    # once, in the driver, and each trial trains on the one it drew
+    stop_words: Choice = field(default_factory=lambda: _c(False))
+    lemmatize: Choice = field(default_factory=lambda: _c(False))
 
     def __post_init__(self) -> None:
         allowed = {
@@ -159,6 +163,10 @@ class SearchSpace:
                 f"ngram_buckets: values {bad} must be integers in [0, {MAX_NGRAM_BUCKETS}] "
                 "(0: no n-grams)"
             )
+        for name in ("stop_words", "lemmatize"):
+            bad = [v for v in getattr(self, name).values if not isinstance(v, bool)]
+            if bad:
+                raise ValueError(f"{name}: values {bad} must be true or false")
         if min(self.vocab_size.values) < 3:
             raise ValueError("vocab_size: values must be >= 3")
         if not 0 <= self.dropout.low <= self.dropout.high < 1:
@@ -167,6 +175,13 @@ class SearchSpace:
             raise ValueError("learning_rate: range must lie in (0, 1]")
         if self.layers.low < 2 or self.layers.high > 4:
             raise ValueError("layers (stacked_lstm only): range must lie in [2, 4]")
+
+    def cleanings(self, own: tuple[bool, bool]) -> list[tuple[bool, bool]]:
+        """Every ``(stop_words, lemmatize)`` a trial can draw; ``own`` (the data section's)
+        stands for a key the space does not search."""
+        words = self.stop_words.values if self.stop_words.values != (False,) else (own[0],)
+        lemmas = self.lemmatize.values if self.lemmatize.values != (False,) else (own[1],)
+        return [(bool(a), bool(b)) for a in words for b in lemmas]
 
     @property
     def max_vocab_size(self) -> int:
@@ -195,8 +210,13 @@ class SearchSpace:
             config["conv_kernel_size"] = self.conv_kernel_size.suggest(trial, "conv_kernel_size")
         if config["ngram_buckets"]:
             config["ngram_dim"] = self.ngram_dim.suggest(trial, "ngram_dim")
-        if self.class_weight.values != ("none",):
-            config["class_weight"] = self.class_weight.suggest(trial, "class_weight")
+        for name, default in (
+            ("class_weight", "none"),
+            ("stop_words", False),
+            ("lemmatize", False),
+        ):
+            if getattr(self, name).values != (default,):  # drawn only when the space lists it
+                config[name] = getattr(self, name).suggest(trial, name)
         return config
 
 

@@ -33,6 +33,8 @@ from sweep.model import (
 )
 
 _MODEL_KEYS = {f.name for f in fields(ModelConfig)}
+# data settings a space may search: they pick the trial's vectorization (Vectorized.for_config)
+CLEANING_KEYS = {"stop_words", "lemmatize"}
 _TRAIN_KEYS = {f.name for f in fields(TrainConfig)}
 WEIGHTS = "model.weights.npz"
 LEGACY_WEIGHTS = "model.weights.h5"  # checkpoints written before the npz file
@@ -70,7 +72,7 @@ def trial_configs(
 ) -> tuple[ModelConfig, TrainConfig]:
     """Split a sampled configuration into model and training configs (pure); the number of
     classes comes from the data, never from the configuration."""
-    unknown = set(config) - _MODEL_KEYS - _TRAIN_KEYS
+    unknown = set(config) - _MODEL_KEYS - _TRAIN_KEYS - CLEANING_KEYS
     if unknown:
         raise ValueError(f"configuration keys {sorted(unknown)} are not model or train settings")
     model_cfg = ModelConfig(
@@ -109,6 +111,7 @@ def train_epochs(
     """
     entered_at = time.time()
     configure_runtime(cpus=context.cpus, seed=context.base_train.seed, gpus=context.gpus)
+    data = data.for_config(config)  # its stop words and lemmas, when the space searches them
     model_cfg, train_cfg = trial_configs(config, context.base_train, len(data.classes))
     train, val = trial_views(data, model_cfg)
     net = build_model(model_cfg)

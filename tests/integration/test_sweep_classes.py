@@ -1,5 +1,6 @@
 """A K-class sweep end to end: a 3-class JSON Lines table, Ray Tune + OptunaSearch + ASHA on
-macro-F1, state in real Redis, the winner retrained, exported, evaluated and predicting."""
+macro-F1 over a space that also searches stop words and lemmas, state in real Redis, the
+winner retrained, exported, evaluated and predicting."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from click.testing import CliRunner
 
 from sweep.cluster import main
 from tests import _synthetic
-from tests.integration.conftest import write_spec
+from tests.integration.conftest import TINY_SPACE, write_spec
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -23,7 +24,9 @@ def three_class_sweep(ray_2_cpus, redis_server, tmp_path_factory):
     table = _synthetic.write_table(
         folder / "tickets.jsonl", _synthetic.class_corpus(TOPICS, 80), ("body", "queue")
     )
-    spec = write_spec(folder, table, trials=4)  # the spec says val_accuracy; --metric wins
+    space = {**TINY_SPACE, "stop_words": [False, True], "lemmatize": [False, True]}
+    # the spec says val_accuracy; --metric wins
+    spec = write_spec(folder, table, trials=4, space=space)
     result = CliRunner().invoke(
         main,
         [
@@ -54,6 +57,7 @@ def test_trials_report_macro_f1_and_the_winner_is_chosen_by_it(three_class_sweep
     assert record["best_trial"] == max(best, key=best.get)
     assert record["best_metric"] == pytest.approx(max(best.values()))
     assert all(0 <= v <= 1 for v in best.values())
+    assert all({"stop_words", "lemmatize"} <= set(t["config"]) for t in trials)
 
 
 def test_the_exported_winner_knows_its_classes_and_predicts_them(three_class_sweep, tmp_path):
@@ -66,6 +70,10 @@ def test_the_exported_winner_knows_its_classes_and_predicts_them(three_class_swe
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["classes"] == TOPICS and meta["model_config"]["num_classes"] == 3
     assert list(meta["validation"]) == ["val_macro_f1"]
+    # the winner was retrained and exported on the cleaning it drew
+    winner = meta["trial_config"]
+    assert meta["clean"]["stop_words"] == winner["stop_words"]
+    assert meta["clean"]["lemmatize"] == winner["lemmatize"]
     assert meta["test"]["accuracy"] > 0.6 and len(meta["test"]["confusion_matrix"]) == 3
     report = json.loads((out / "report" / "metrics.json").read_text())
     assert report["classes"] == TOPICS

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from sweep.data import CleanConfig, build_vocabulary, clean_text, vectorize
+from sweep.data import CleanConfig, build_vocabulary, clean_text, sequence_view, vectorize
 from sweep.model import (
     ModelConfig,
     ModelFileError,
@@ -88,7 +88,7 @@ def test_saved_model_serves_raw_strings(exported):
 
 def test_text_cleaner_layer_equals_python_cleaning():
     for config in (CleanConfig(), CleanConfig(False, False, False), CleanConfig(True, False, True)):
-        layer = TextCleaner(**config.__dict__)
+        layer = TextCleaner(config.strip_html, config.lowercase, config.strip_punctuation)
         got = [s.decode() for s in layer(tf.constant(TRICKY)).numpy()]
         assert got == [clean_text(t, config) for t in TRICKY]
 
@@ -101,6 +101,43 @@ def test_exported_vectorizer_gives_the_training_ids(exported):
     expected, _ = vectorize(texts + TRICKY, vocab, 24)
     assert (np.count_nonzero(expected, axis=1) == 24).any()  # some texts are truncated
     np.testing.assert_array_equal(ids.numpy(), expected)
+
+
+@pytest.mark.parametrize(
+    "clean",
+    [
+        CleanConfig(stop_words=True),
+        CleanConfig(lemmatize=True),
+        CleanConfig(stop_words=True, lemmatize=True, keep_negations=False),
+    ],
+    ids=["stop words", "lemmas", "both, negations removed"],
+)
+def test_stop_words_and_lemmas_give_the_export_the_training_ids(clean, tmp_path):
+    """Through the vocabulary's word-form map: the exported model (raw text in, loaded with
+    safe_mode in this process) gives exactly the ids training used, for seen and unseen
+    words, and predicts what the trained classifier predicts on them."""
+    texts = [
+        *TRICKY,
+        "The children weren't loving these movies; I didn't, not at all!",
+        "Films about loved actors are the best of all the films I have seen",
+    ]
+    vocab = build_vocabulary(texts[:-1], 40, clean)
+    assert vocab.surface and len(vocab.surface) == len(vocab.surface_ids)
+    cfg = ModelConfig(vocab_size=30, sequence_length=12, embedding_dim=4, units=3, ngram_buckets=16)
+    net = build_model(cfg)
+    out = export_model(net, vocab, cfg, tmp_path / "m", saved_model=False)
+    loaded, meta = load_model(out)
+    assert meta["clean"]["stop_words"] == clean.stop_words
+    to_ids = keras.Model(loaded.input, loaded.get_layer("keep_last").output)
+    got = np.asarray(to_ids(tf.constant(texts)[:, None]))
+    expected, _ = vectorize(texts, vocab, 12)
+    expected = sequence_view(expected, cfg.vocab_size, 12)
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_allclose(
+        predict_texts(loaded, texts),
+        np.asarray(net.predict(expected, verbose=0)).reshape(-1),
+        atol=1e-5,
+    )
 
 
 def test_tampered_file_is_refused(exported, tmp_path):
