@@ -195,3 +195,37 @@ def trained_binary(learnable_archive, tmp_path):
     out = tmp_path / "binary"
     _train(learnable_archive, out, "--epochs", "3", "--max-reviews", "400", "-q")
     return out
+
+
+def test_train_with_stop_words_lemmas_and_class_weights(learnable_archive, tmp_path):
+    out = tmp_path / "cleaned"
+    _train(
+        learnable_archive,
+        out,
+        "--epochs",
+        "2",
+        "--max-reviews",
+        "400",
+        "--stop-words",
+        "--lemmatize",
+        "--class-weight",
+        "balanced",
+        "-q",
+    )
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["clean"]["stop_words"] and meta["clean"]["lemmatize"]
+    assert meta["clean"]["keep_negations"]
+    assert meta["train_config"]["class_weight"] == "balanced"
+    assert meta["test"]["accuracy"] > 0.8
+    result = CliRunner().invoke(
+        main,
+        [
+            "predict",
+            str(out),
+            "--json",
+            "the films were wonderful, superb and loved",
+            "it was an awful boring terrible waste",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert [r["label"] for r in json.loads(result.output)] == ["positive", "negative"]
