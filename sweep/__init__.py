@@ -95,7 +95,9 @@ def load_model(folder: str | _Path) -> keras.Model:
 
 
 def predict(model: keras.Model | str | _Path, texts: list[str]) -> np.ndarray:
-    """P(positive) for each text; ``model`` is a loaded model or an export folder."""
+    """For each text: P(positive) from a two-class model, or its K class probabilities
+    (``[n, K]``, in the order of the export's ``metadata.json`` ``classes``) from a K-class
+    one; ``model`` is a loaded model or an export folder."""
     from sweep.model import predict_texts
 
     if isinstance(model, str | _Path):
