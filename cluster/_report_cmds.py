@@ -84,8 +84,9 @@ def data() -> None:
     default="imdb",
     show_default=True,
     metavar="SOURCE",
-    help="Archive, aclImdb/ folder, CSV or 'imdb' (env SWEEP_IMDB).",
+    help="Archive, aclImdb/ folder, a CSV / Parquet / JSON Lines table or 'imdb' (env SWEEP_IMDB).",
 )
+@label_options
 @click.option(
     "--output",
     "-o",
@@ -97,7 +98,7 @@ def data() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @cli_errors
-def describe(data_source, output, quiet, as_json):
+def describe(data_source, data_labels, output, quiet, as_json):
     """Dataset statistics: counts per split and label, review lengths (words and tokens) with
     the share each candidate sequence length cuts, most frequent words per class.
 
@@ -105,9 +106,13 @@ def describe(data_source, output, quiet, as_json):
     Example:
       sweep data describe --data ../shared/data/imdb/aclImdb_v1.tar.gz -o data-report/
     """
-    from sweep.data import describe_dataset, load_dataset
+    from sweep.data import CsvOptions, describe_dataset, load_dataset
 
-    dataset = load_dataset(data_source, progress=not (quiet or as_json))
+    given = {k.removeprefix("data."): v for k, v in data_labels.items() if v is not None}
+    labels = given.pop("labels", "polarity")
+    dataset = load_dataset(
+        data_source, csv=CsvOptions(**given), labels=labels, progress=not (quiet or as_json)
+    )
     summary = describe_dataset(dataset, output, progress=not (quiet or as_json))
     if as_json:
         echo_json(summary)

@@ -15,6 +15,7 @@ from ._dataset import Dataset
 
 CANDIDATE_LENGTHS = (100, 150, 200, 250, 300, 400, 500)
 LABEL_NAMES = {0: "negative", 1: "positive"}
+PLOTTED_CLASSES = 8  # per-class plots show the first 8 classes; the JSON holds them all
 
 
 def _pyplot():
@@ -41,12 +42,14 @@ def length_table(frame: pd.DataFrame, clean: CleanConfig, progress: bool = False
     )
 
 
-def top_words(frame: pd.DataFrame, clean: CleanConfig, k: int = 20) -> dict[str, list]:
+def top_words(
+    frame: pd.DataFrame, clean: CleanConfig, k: int = 20, classes=tuple(LABEL_NAMES.values())
+) -> dict[str, list]:
     """Most frequent words per class, English stop words left out."""
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
     out = {}
-    for label, name in LABEL_NAMES.items():
+    for label, name in enumerate(classes):
         counts: Counter[str] = Counter()
         for text in frame.loc[frame["label"] == label, "text"]:
             counts.update(
@@ -68,13 +71,14 @@ def describe_dataset(
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
     splits = {"train": dataset.train, "test": dataset.test}
+    classes = list(dataset.classes)
     counts = {
-        s: {LABEL_NAMES[k]: int(v) for k, v in f["label"].value_counts().sort_index().items()}
+        s: {classes[k]: int(v) for k, v in f["label"].value_counts().sort_index().items()}
         for s, f in splits.items()
     }
     table = length_table(dataset.train, clean, progress)
     cut = {n: float((table["tokens"] > n).mean()) for n in lengths}
-    words = top_words(dataset.train, clean, top_k)
+    words = top_words(dataset.train, clean, top_k, classes)
     stats = {
         col: {
             "mean": float(table[col].mean()),
@@ -87,6 +91,7 @@ def describe_dataset(
     summary = {
         "source": dataset.source,
         "fingerprint": dataset.fingerprint,
+        "classes": classes,
         "counts": counts,
         "dropped_empty": dataset.dropped_empty,
         "train_lengths": stats,
@@ -114,19 +119,20 @@ def describe_dataset(
     for name, items in words.items():
         lines.append(f"top {name} words: " + ", ".join(w for w, _ in items[:12]))
     (out / "summary.txt").write_text("\n".join(lines) + "\n")
-    _plots(out, counts, table, cut, words)
+    _plots(out, counts, table, cut, words, classes[:PLOTTED_CLASSES])
     return summary
 
 
-def _plots(out: Path, counts, table: pd.DataFrame, cut: dict, words: dict) -> None:
+def _plots(out: Path, counts, table: pd.DataFrame, cut: dict, words: dict, classes) -> None:
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+    fig, ax = plt.subplots(figsize=(5.5 + 0.4 * len(classes), 4))
     names = list(counts)
-    for i, label in enumerate(("negative", "positive")):
+    width = 0.76 / len(classes)
+    for i, label in enumerate(classes):
         ax.bar(
-            np.arange(len(names)) + (i - 0.5) * 0.38,
+            np.arange(len(names)) + (i - (len(classes) - 1) / 2) * width,
             [counts[s].get(label, 0) for s in names],
-            0.38,
+            width,
             label=label,
         )
     ax.set_xticks(range(len(names)), names)
@@ -141,7 +147,7 @@ def _plots(out: Path, counts, table: pd.DataFrame, cut: dict, words: dict) -> No
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for ax, col in zip(axes, ("words", "tokens"), strict=True):
         upper = float(table[col].quantile(0.99))
-        for label, name in LABEL_NAMES.items():
+        for label, name in enumerate(classes):
             ax.hist(
                 table.loc[table["label"] == label, col].clip(upper=upper),
                 bins=50,
@@ -166,8 +172,13 @@ def _plots(out: Path, counts, table: pd.DataFrame, cut: dict, words: dict) -> No
     fig.savefig(out / "length_cut.png", dpi=110)
     plt.close(fig)
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 5))
-    for ax, (name, items) in zip(axes, words.items(), strict=True):
+    columns = min(len(classes), 4)
+    rows = -(-len(classes) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(5.5 * columns, 5 * rows), squeeze=False)
+    for ax in axes.flat[len(classes) :]:
+        ax.set_visible(False)
+    for ax, name in zip(axes.flat, classes, strict=False):
+        items = words[name]
         ax.barh([w for w, _ in items][::-1], [c for _, c in items][::-1])
         ax.set_title(f"Most frequent words in {name} train reviews")
         ax.set_xlabel("Occurrences (count, stop words excluded)")

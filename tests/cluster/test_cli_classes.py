@@ -229,3 +229,38 @@ def test_train_with_stop_words_lemmas_and_class_weights(learnable_archive, tmp_p
     )
     assert result.exit_code == 0, result.output
     assert [r["label"] for r in json.loads(result.output)] == ["positive", "negative"]
+
+
+def test_data_describe_counts_each_class_of_a_table(tmp_path):
+    names = ["account", "billing", "bug", "feature", "shipping"]
+    table = _synthetic.write_table(  # each topic with its own cue words (TOPIC_CUES)
+        tmp_path / "t.jsonl",
+        _synthetic.class_corpus(list(_synthetic.TOPIC_CUES), 12),
+        ("body", "queue"),
+    )
+    result = CliRunner().invoke(
+        main,
+        [
+            "data",
+            "describe",
+            "--data",
+            str(table),
+            "--text-column",
+            "body",
+            "--label-column",
+            "queue",
+            "-o",
+            str(tmp_path / "d"),
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output[result.output.index("{") :])
+    assert summary["classes"] == names
+    assert {n: summary["counts"]["train"][n] + summary["counts"]["test"][n] for n in names} == {
+        n: 12 for n in names
+    }
+    assert set(summary["top_words"]) == set(names)
+    assert "invoice" in [w for w, _ in summary["top_words"]["billing"]]  # its own cue words
+    for name in ("label_counts.png", "review_lengths.png", "top_words.png"):
+        assert (tmp_path / "d" / name).stat().st_size > 1000

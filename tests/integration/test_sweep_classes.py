@@ -91,6 +91,17 @@ def test_the_exported_winner_knows_its_classes_and_predicts_them(three_class_swe
     assert [r["label"] for r in json.loads(predicted.output)] == ["billing", "bug"]
 
 
+def test_the_sweep_report_of_a_k_class_sweep(three_class_sweep, tmp_path):
+    record, url, _ = three_class_sweep
+    result = CliRunner().invoke(
+        main, ["report", record["id"], "--redis-url", url, "-o", str(tmp_path / "r"), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output[result.output.index("{") :])
+    assert summary["compute"]["trials"] == 4
+    assert (tmp_path / "r" / "optimization_history.png").stat().st_size > 1000
+
+
 def test_val_auc_is_refused_for_three_classes(three_class_sweep, redis_server):
     _, url, folder = three_class_sweep
     table = folder / "tickets.jsonl"
