@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -283,3 +284,26 @@ def test_the_python_api_loads_verifies_and_predicts(exported, tmp_path):
         fh.write(b"tampered")
     with pytest.raises(ModelFileError, match="sha256"):
         sweep.load_model(copy)
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def test_an_export_written_before_k_classes_loads_and_predicts_the_same(tmp_path):
+    """``tests/fixtures/export-968401d`` was exported by commit 968401d (binary only: no
+    ``classes`` in its metadata, the BranchDropout of that time, a blend weight of 0.3),
+    with its predictions on three probe texts recorded then."""
+    from click.testing import CliRunner
+
+    from sweep.cluster import main
+
+    folder = FIXTURES / "export-968401d"
+    recorded = json.loads((FIXTURES / "export-968401d.json").read_text())
+    net, meta = load_model(folder)
+    assert "classes" not in meta and "num_classes" not in meta["model_config"]
+    np.testing.assert_allclose(
+        predict_texts(net, recorded["texts"]), recorded["p_positive"], rtol=1e-5, atol=1e-6
+    )
+    result = CliRunner().invoke(main, ["predict", str(folder), "--json", *recorded["texts"][:2]])
+    assert result.exit_code == 0, result.output
+    assert [r["label"] for r in json.loads(result.output)] == ["positive", "negative"]
