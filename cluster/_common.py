@@ -74,6 +74,25 @@ def echo_json(obj: Any) -> None:
     click.echo(json.dumps(obj, indent=2, sort_keys=True, default=str))
 
 
+def test_metrics_line(metrics: dict[str, Any], with_n: bool = True) -> str:
+    """One line of test metrics: accuracy, F1 and ROC AUC for two classes; macro-F1 and the
+    macro one-vs-rest ROC AUC for K (an export's ``test`` or ``metrics.json``)."""
+
+    def get(key: str) -> float:
+        value = metrics.get(key)
+        return float("nan") if value is None else float(value)
+
+    k = len(metrics.get("classes") or ("negative", "positive"))
+    n = f"n={metrics['n']}" if with_n and metrics.get("n") is not None else ""
+    if k == 2:
+        line = f"test accuracy {get('accuracy'):.4f}  F1 {get('f1'):.4f}  "
+        line += f"ROC AUC {get('roc_auc'):.4f}"
+        return f"{line}  ({n})" if n else line
+    line = f"test accuracy {get('accuracy'):.4f}  macro-F1 {get('macro_f1'):.4f}  "
+    line += f"ROC AUC (macro, one vs rest) {get('roc_auc'):.4f}"
+    return f"{line}  ({n + ', ' if n else ''}{k} classes)"
+
+
 def ago(ts: Any) -> str:
     try:
         seconds = time.time() - float(ts)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ._common import echo_json, open_store, require_sweep, store_options
+from ._common import echo_json, open_store, require_sweep, store_options, test_metrics_line
 from ._errors import cli_errors
 from ._options import label_options
 
@@ -57,17 +57,7 @@ def evaluate(model_dir, data_source, data_labels, max_reviews, output, quiet, as
     if as_json:
         echo_json({k: v for k, v in metrics.items() if k != "report"})
         return
-    if len(metrics["classes"]) == 2:
-        click.echo(
-            f"test accuracy {metrics['accuracy']:.4f}  F1 {metrics['f1']:.4f}  "
-            f"ROC AUC {metrics['roc_auc']:.4f}  (n={metrics['n']})"
-        )
-    else:
-        click.echo(
-            f"test accuracy {metrics['accuracy']:.4f}  macro-F1 {metrics['macro_f1']:.4f}  "
-            f"ROC AUC (macro, one vs rest) {metrics['roc_auc']:.4f}  "
-            f"(n={metrics['n']}, {len(metrics['classes'])} classes)"
-        )
+    click.echo(test_metrics_line(metrics))
     click.echo(f"report: {output}/report.html")
 
 

@@ -297,6 +297,8 @@ def execute_sweep(
                     "f1": outcome.test.f1,
                     "roc_auc": outcome.test.roc_auc,
                     "loss": outcome.test.loss,
+                    "macro_f1": outcome.test.macro_f1,
+                    "classes": outcome.test.classes,
                 },
             )
         store.move(sweep_id, SUCCEEDED, **finished)

@@ -15,6 +15,7 @@ from ._common import (
     require_restorable,
     require_sweep,
     store_options,
+    test_metrics_line,
     trial_counts,
 )
 from ._errors import BadInput, WorkFailed, cli_errors
@@ -96,11 +97,7 @@ def _summary(record: dict) -> str:
             f"{float(record.get('best_metric', 'nan')):.4f}"
         )
     if test:
-        lines.append(
-            f"  test accuracy {test.get('accuracy', float('nan')):.4f}  "
-            f"F1 {test.get('f1', float('nan')):.4f}  "
-            f"ROC AUC {test.get('roc_auc', float('nan')):.4f}"
-        )
+        lines.append(f"  {test_metrics_line(test, with_n=False)}")
     if record.get("artifact"):
         lines.append(f"  model: {record['artifact']}")
     if record.get("experiment"):

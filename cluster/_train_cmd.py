@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ._common import echo_json
+from ._common import echo_json, test_metrics_line
 from ._errors import cli_errors
 from ._options import data_option, label_options, output_options, pretrain_option
 
@@ -179,13 +179,5 @@ def train(
             {"export": str(outcome.export_dir), "test": t.to_dict(), "epochs": len(outcome.history)}
         )
     else:
-        if len(t.classes) == 2:
-            click.echo(
-                f"test accuracy {t.accuracy:.4f}  F1 {t.f1:.4f}  ROC AUC {t.roc_auc:.4f}  (n={t.n})"
-            )
-        else:
-            click.echo(
-                f"test accuracy {t.accuracy:.4f}  macro-F1 {t.macro_f1:.4f}  ROC AUC (macro, "
-                f"one vs rest) {t.roc_auc:.4f}  (n={t.n}, {len(t.classes)} classes)"
-            )
+        click.echo(test_metrics_line(t.to_dict()))
         click.echo(f"model exported to {outcome.export_dir}")

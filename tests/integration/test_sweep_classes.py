@@ -58,6 +58,8 @@ def test_trials_report_macro_f1_and_the_winner_is_chosen_by_it(three_class_sweep
     assert record["best_metric"] == pytest.approx(max(best.values()))
     assert all(0 <= v <= 1 for v in best.values())
     assert all({"stop_words", "lemmatize"} <= set(t["config"]) for t in trials)
+    status = CliRunner().invoke(main, ["status", record["id"], "--redis-url", url]).output
+    assert "macro-F1" in status and "(3 classes)" in status
 
 
 def test_the_exported_winner_knows_its_classes_and_predicts_them(three_class_sweep, tmp_path):
