@@ -67,6 +67,19 @@ def test_train_on_named_columns_exports_the_classes(three_topics):
     assert set(meta["test"]["roc_auc_per_class"]) == set(TOPICS)
 
 
+def test_the_saved_model_serves_k_probabilities_in_the_metadatas_class_order(three_topics):
+    import tensorflow as tf
+
+    out, _, _ = three_topics
+    served = tf.saved_model.load(str(out / "saved_model"))
+    texts = ["refund the charged payment", "crash and error", "I suggest an idea"]
+    p = np.asarray(served.serve(tf.constant(texts)[:, None]))
+    assert p.shape == (3, 3)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-5)
+    classes = json.loads((out / "metadata.json").read_text())["classes"]
+    assert [classes[i] for i in p.argmax(axis=1)] == TOPICS
+
+
 def test_predict_in_a_fresh_process_prints_the_class_and_its_probability(three_topics):
     out, _, _ = three_topics
     texts = [
