@@ -27,10 +27,11 @@ def _read_input(path: str, text_column: str | None):
         frame = pd.read_csv(p, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise DataError(f"{path} is not a valid CSV: {exc}") from exc
-    column = text_column or next((c for c in ("review", "text") if c in frame.columns), None)
+    common = ("review", "text", "sentence")  # the text columns training finds, review first
+    column = text_column or next((c for c in common if c in frame.columns), None)
     if column is None or column not in frame.columns:
         raise DataError(
-            f"{path}: no column {text_column or 'review/text'!r}; the header has "
+            f"{path}: no column {text_column or '/'.join(common)!r}; the header has "
             f"{list(frame.columns)}. Name it with --text-column"
         )
     return frame, column
@@ -51,7 +52,7 @@ def _check_texts(texts: list[str], where: str) -> list[str]:
     "--input",
     "input_csv",
     type=click.Path(exists=True, dir_okay=False),
-    help="CSV of reviews to score (column 'review' or 'text', or --text-column).",
+    help="CSV of texts to score (column 'review', 'text' or 'sentence', or --text-column).",
 )
 @click.option(
     "--output",

@@ -138,7 +138,7 @@ def test_predict_csv_keeps_columns_and_adds_label_probability(trained, tmp_path)
         (["predict", "/nonexistent/model", "hi"], "does not exist"),
         (["predict", "{model}"], "either TEXT arguments or --input"),
         (["predict", "{model}", "  "], "empty text at 1"),
-        (["predict", "{model}", "--input", "{csv_nocol}"], "no column 'review/text'"),
+        (["predict", "{model}", "--input", "{csv_nocol}"], "no column 'review/text/sentence'"),
         (["train", "--data", "/nonexistent.tar.gz"], "does not exist"),
         (["train", "--units", "0", "--data", "{archive}"], "units=0 must be >= 1"),
         (["train", "{badspec}"], "unknown key"),
