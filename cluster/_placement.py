@@ -39,7 +39,7 @@ def _local_source(source: str) -> Path | None:
 def _missing(path: Path, where: str) -> LaunchRefused:
     return LaunchRefused(
         f"data source {str(path)!r} does not exist {where}; pass the IMDB archive, an "
-        "extracted aclImdb/ folder or a CSV, `--data imdb` (downloaded where the driver "
+        "extracted aclImdb/ folder or a labelled table, `--data imdb` (downloaded where the driver "
         "runs), or a URI the cluster reads (s3://BUCKET/KEY)"
     )
 
@@ -84,8 +84,9 @@ def place_for_job(spec, address: str) -> Placement:
     if path.is_dir():
         raise LaunchRefused(
             f"data source {str(path)!r} is a folder; a sweep on a cluster takes one file "
-            "uploaded with the job: pass the archive (aclImdb_v1.tar.gz) or a CSV, or put the "
-            "data where the cluster reads it (--data s3://BUCKET/KEY)"
+            "uploaded with the job: pass the archive (aclImdb_v1.tar.gz) or a table (CSV, "
+            "Parquet, JSON Lines), or put the data where the cluster reads it "
+            "(--data s3://BUCKET/KEY)"
         )
     size = path.stat().st_size
     if size > MAX_UPLOAD_BYTES:

@@ -72,7 +72,7 @@ def resolve_source(
     if not path.exists():
         raise DataError(
             f"data source {text!r} does not exist; pass the IMDB archive, an extracted aclImdb/ "
-            "folder or a CSV (--data PATH or SWEEP_IMDB=PATH)"
+            "folder or a labelled CSV, Parquet or JSON Lines file (--data PATH or SWEEP_IMDB=PATH)"
         )
     if path.is_dir():
         return "folder", path
