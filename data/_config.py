@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from ._clean import CleanConfig
 
 DEFAULT_SOURCE = "imdb"
+LABEL_TASKS = ("polarity", "rating")  # the IMDB archive's tasks (data.labels)
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,8 @@ class DataConfig:
     pretrain_window: int = 5
 
     def __post_init__(self) -> None:
-        if self.labels not in ("polarity", "rating"):
-            raise ValueError(f"labels={self.labels!r} must be polarity or rating")
+        if self.labels not in LABEL_TASKS:
+            raise ValueError(f"labels={self.labels!r} must be one of {LABEL_TASKS}")
         if self.max_classes < 2:
             raise ValueError(f"max_classes={self.max_classes} must be >= 2")
         if not 1 <= self.pretrain_window <= 20:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from ._config import DEFAULT_SOURCE
+from ._config import DEFAULT_SOURCE, LABEL_TASKS
 from ._csv import BINARY, CsvOptions, read_csv, table_format
 from ._download import IMDB_URL, download, fetch_object, file_digests
 from ._errors import DataError
@@ -174,7 +174,6 @@ def load_dataset(
     return _relabel(dataset, labels)
 
 
-LABEL_TASKS = ("polarity", "rating")
 IMDB_RATINGS = (1, 2, 3, 4, 7, 8, 9, 10)
 
 

@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from ._clean import CleanConfig
 from ._config import DataConfig
-from ._csv import CsvOptions
+from ._csv import BINARY, CsvOptions
 from ._dataset import (
     load_dataset,
     load_unlabeled,
@@ -33,7 +33,7 @@ class Splits:
     dropped_empty: int = 0
     unlabeled: pd.DataFrame | None = None  # loaded only to pre-train embeddings
     pretrain_window: int = 5
-    classes: tuple[str, ...] = ("negative", "positive")
+    classes: tuple[str, ...] = BINARY
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class Vectorized:
     fingerprint: str
     embeddings: np.ndarray | None = None  # pre-trained, at the largest vocabulary and dim
     embeddings_from: int = 0  # reviews they were pre-trained on
-    classes: tuple[str, ...] = ("negative", "positive")  # label i is classes[i]
+    classes: tuple[str, ...] = BINARY  # label i is classes[i]
     # the same splits vectorized with other stop-word / lemma settings, for a search space
     # that searches them: (stop_words, lemmatize) -> Vectorized
     variants: dict[tuple[bool, bool], Vectorized] = field(default_factory=dict)

@@ -31,6 +31,7 @@ from ._config import ModelConfig, ModelFileError
 from ._evaluate import class_names
 from ._layers import KeepLastTokens, TextCleaner, TokenMap
 from ._lstm import lstm_layer_kind
+from ._train import classes_of
 
 FORMAT_VERSION = 1
 MODEL_FILE = "model.keras"
@@ -234,5 +235,4 @@ def predict_texts(model: keras.Model, texts: list[str], batch_size: int = 256) -
 def export_classes(metadata: dict, model: keras.Model) -> list[str]:
     """The class names of an export: its metadata's ``classes`` (exports made before K
     classes have none and are binary: ``negative``, ``positive``)."""
-    units = model.outputs[0].shape[-1]
-    return class_names(2 if units == 1 else int(units), metadata.get("classes"))
+    return class_names(classes_of(model), metadata.get("classes"))
