@@ -12,6 +12,7 @@ import click
 from ._extend_cmd import extend
 from ._local_cmd import local
 from ._predict_cmd import predict
+from ._pretrain_cmd import pretrain
 from ._report_cmds import COMMANDS as REPORT_COMMANDS
 from ._simulate_cmd import simulate
 from ._sweep_cmds import COMMANDS
@@ -32,6 +33,7 @@ def main() -> None:
 
 
 main.add_command(train)
+main.add_command(pretrain)
 main.add_command(predict)
 main.add_command(local)
 main.add_command(extend)

@@ -26,7 +26,13 @@ if TYPE_CHECKING:
     )
     from ._describe import describe_dataset
     from ._embeddings import ppmi_vectors
-    from ._prepare import Splits, Vectorized, prepare_splits, vectorize_splits
+    from ._prepare import (
+        Splits,
+        Vectorized,
+        prepare_splits,
+        pretraining_texts,
+        vectorize_splits,
+    )
     from ._vectorize import (
         OOV_ID,
         PAD_ID,
@@ -51,7 +57,14 @@ __getattr__, _, _ = lazy_loader.attach(
         ],
         "_describe": ["describe_dataset"],
         "_embeddings": ["ppmi_vectors"],
-        "_prepare": ["Splits", "Vectorized", "prepare_splits", "vectorize_splits"],
+        "_prepare": [
+            "Splits",
+            "Vectorized",
+            "prepare_splits",
+            "pretraining_texts",
+            "pretraining_texts",
+            "vectorize_splits",
+        ],
         "_vectorize": [
             "OOV_ID",
             "PAD_ID",
@@ -94,6 +107,7 @@ __all__ = [
     "load_unlabeled",
     "ppmi_vectors",
     "prepare_splits",
+    "pretraining_texts",
     "sequence_view",
     "split_validation",
     "stratified_split",

@@ -55,6 +55,10 @@ class Vectorized:
     # the same splits vectorized with other stop-word / lemma settings, for a search space
     # that searches them: (stop_words, lemmatize) -> Vectorized
     variants: dict[tuple[bool, bool], Vectorized] = field(default_factory=dict)
+    # the pre-trained language model's encoder weights by layer name, and what describes it
+    # (cache key, perplexity, corpus): shipped to every trial with the arrays
+    language_model: dict[str, list[np.ndarray]] | None = None
+    language_model_info: dict[str, Any] = field(default_factory=dict)
 
     @property
     def max_length(self) -> int:
@@ -129,6 +133,13 @@ def prepare_splits(config: DataConfig, progress: bool = True) -> Splits:
     )
 
 
+def pretraining_texts(splits: Splits) -> list[str]:
+    """What pre-training reads: the training split and the unlabelled reviews, never the
+    validation split (selection) or the test split (the final score)."""
+    unlabeled = [] if splits.unlabeled is None else list(splits.unlabeled["text"])
+    return [*splits.train["text"], *unlabeled]
+
+
 def vectorize_splits(
     splits: Splits,
     max_vocab: int,
@@ -146,14 +157,13 @@ def vectorize_splits(
     if len(splits.train) == 0:
         raise DataError("the training split is empty; use more data")
     # with unlabelled reviews (pre-training) the vocabulary also covers words only they hold
-    unlabeled = [] if splits.unlabeled is None else list(splits.unlabeled["text"])
-    vocab = build_vocabulary([*splits.train["text"], *unlabeled], max_vocab, clean)
+    texts = pretraining_texts(splits)
+    vocab = build_vocabulary(texts, max_vocab, clean)
     x_train, lengths = vectorize(splits.train["text"].tolist(), vocab, max_length, progress)
     x_val, _ = vectorize(splits.validation["text"].tolist(), vocab, max_length, progress)
     x_test, _ = vectorize(splits.test["text"].tolist(), vocab, max_length, progress)
     embeddings, pretrained_on = None, 0
     if embedding_dim and splits.unlabeled is not None:
-        texts = [*splits.train["text"], *unlabeled]
         pretrained_on = len(texts)
         bar = tqdm(texts, desc="pre-train embeddings", disable=not progress, leave=False)
         embeddings = ppmi_vectors(

@@ -153,7 +153,7 @@ def build_model(config: ModelConfig) -> keras.Model:
         mask = _token_mask(ids, config.conv_pool_size)
     lengths = _lengths(mask)
     n_layers = max(config.layers, 2 if config.architecture == "stacked_lstm" else 1)
-    pooled = config.architecture == "bilstm" and config.pooling != "last"
+    pooled = config.architecture in ("lstm", "bilstm") and config.pooling != "last"
     for i in range(n_layers):
         last = i == n_layers - 1
         x = _recurrent(x, lengths, config, i, sequences=not last or pooled)

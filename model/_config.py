@@ -10,6 +10,8 @@ OPTIMIZERS = ("adam", "rmsprop", "adamw")
 CLASS_WEIGHTS = ("none", "balanced")
 LSTM_KERNELS = ("auto", "keras", "projected")
 MAX_NGRAM_BUCKETS = 1 << 24
+ENCODERS = ("scratch", "vectors", "lm")
+UNFREEZE = ("all", "gradual")
 
 
 class ConfigError(ValueError):
@@ -34,7 +36,8 @@ def _check(ok: bool, message: str) -> None:
 class ModelConfig:
     """Architecture and size of one LSTM classifier.
 
-    ``pooling`` applies to ``bilstm`` (``last`` state, or masked ``max``/``mean`` over time);
+    ``pooling`` applies to ``lstm`` and ``bilstm`` (``last`` state, or masked ``max``/``mean``
+    over time);
     ``conv_*`` apply to ``conv_lstm``; ``layers`` is the number of recurrent layers
     (``stacked_lstm`` needs at least 2).
 
@@ -67,6 +70,10 @@ class ModelConfig:
     ngram_dim: int = 16
     lstm_kernel: str = "auto"
     num_classes: int = 2
+    # where the encoder starts (search._pretrain supplies the weights): scratch, the
+    # pre-trained word vectors (the embedding), or the language model (the embedding and the
+    # first LSTM layer; a conv_lstm takes its embedding only)
+    encoder: str = "scratch"
 
     def __post_init__(self) -> None:
         _check(self.num_classes >= 2, f"num_classes={self.num_classes} must be >= 2")
@@ -102,6 +109,10 @@ class ModelConfig:
             f"pooling={self.pooling!r} is unknown; choose one of {POOLINGS}",
         )
         _check(
+            self.encoder in ENCODERS,
+            f"encoder={self.encoder!r} is unknown; choose one of {ENCODERS}",
+        )
+        _check(
             self.lstm_kernel in LSTM_KERNELS,
             f"lstm_kernel={self.lstm_kernel!r} is unknown; choose one of {LSTM_KERNELS}",
         )
@@ -128,6 +139,11 @@ class TrainConfig:
     seed: int = 0
     length_buckets: bool = True  # batches of similar length, cut to their longest review
     class_weight: str = "none"
+    # fine-tuning a pre-trained encoder (ULMFiT): its layers step at learning_rate *
+    # encoder_rate; "gradual" freezes them for the first epoch (the head learns first), then
+    # frees the LSTM, then the embedding one epoch later
+    encoder_rate: float = 1.0
+    unfreeze: str = "all"
 
     def __post_init__(self) -> None:
         _check(
@@ -139,6 +155,11 @@ class TrainConfig:
             f"class_weight={self.class_weight!r} is unknown; choose one of {CLASS_WEIGHTS}",
         )
         _check(0 < self.learning_rate <= 1, f"learning_rate={self.learning_rate} must be in (0, 1]")
+        _check(0 <= self.encoder_rate <= 1, f"encoder_rate={self.encoder_rate} must be in [0, 1]")
+        _check(
+            self.unfreeze in UNFREEZE,
+            f"unfreeze={self.unfreeze!r} is unknown; choose one of {UNFREEZE}",
+        )
         _check(self.weight_decay >= 0, f"weight_decay={self.weight_decay} must be >= 0")
         _check(self.batch_size >= 1, f"batch_size={self.batch_size} must be >= 1")
         _check(self.epochs >= 1, f"epochs={self.epochs} must be >= 1")
@@ -148,3 +169,44 @@ class TrainConfig:
             0 < self.reduce_lr_factor < 1,
             f"reduce_lr_factor={self.reduce_lr_factor} must be in (0, 1)",
         )
+
+
+@dataclass(frozen=True)
+class LMSettings:
+    """A language model's size and training: ``window`` words per training row (a review is
+    cut into windows), ``sampled`` candidate words per step of the sampled softmax,
+    ``holdout`` the share of windows kept aside to measure perplexity."""
+
+    embedding_dim: int = 128
+    units: int = 128
+    window: int = 64
+    epochs: int = 2
+    batch_size: int = 64
+    learning_rate: float = 2e-3
+    sampled: int = 512
+    holdout: float = 0.02
+    max_windows: int = 0  # 0: every window of the corpus; else at most this many per epoch
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("embedding_dim", "units", "epochs", "batch_size", "sampled"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}={getattr(self, name)} must be >= 1")
+        if self.window < 2:
+            raise ValueError(f"window={self.window} must be >= 2 words")
+        if not 0 < self.learning_rate <= 1:
+            raise ValueError(f"learning_rate={self.learning_rate} must be in (0, 1]")
+        if not 0 < self.holdout < 0.5:
+            raise ValueError(f"holdout={self.holdout} must be in (0, 0.5)")
+        if self.max_windows < 0:
+            raise ValueError(f"max_windows={self.max_windows} must be >= 0 (0: all)")
+
+
+@dataclass(frozen=True)
+class LMEpoch:
+    epoch: int
+    loss: float  # sampled-softmax cross-entropy on training windows, both directions
+    val_loss: float  # full-softmax cross-entropy on the held-out windows, both directions
+    perplexity: float  # exp(val_loss)
+    seconds: float
+    windows: int

@@ -52,19 +52,58 @@ def _fused_update(optimizer, gradient, variable, learning_rate) -> bool:
     return True
 
 
+class RateScales:
+    """Per-weight learning-rate multipliers (discriminative fine-tuning, ULMFiT): a weight
+    given to :meth:`scale_rates` steps at ``learning_rate * scale``, where ``scale`` is a
+    Keras variable the caller may change between epochs (0 freezes the weight: gradual
+    unfreezing). Weights not given step at the full rate."""
+
+    def scale_rates(self, variables, scale: keras.Variable) -> None:
+        if not hasattr(self, "_rate_scales"):
+            self._rate_scales = {}
+        for variable in variables:
+            self._rate_scales[self._var_key(variable)] = scale
+
+    def _scaled(self, variable, learning_rate):
+        # keyed like the optimizer's own slots: the update sees the tf.Variable inside
+        scale = getattr(self, "_rate_scales", {}).get(self._var_key(variable))
+        return learning_rate if scale is None else learning_rate * scale
+
+    def _apply_weight_decay(self, variables):
+        # a frozen or slowed weight decays at its own rate, not the full one
+        if not getattr(self, "_rate_scales", None) or not self.weight_decay:
+            return super()._apply_weight_decay(variables)
+        lr = tf.cast(self.learning_rate, variables[0].dtype)
+        for variable in variables:
+            if self._use_weight_decay(variable):
+                rate = tf.cast(self._scaled(variable, lr), variable.dtype)  # single device
+                variable.assign_sub(variable * tf.cast(self.weight_decay, variable.dtype) * rate)
+        return None
+
+
 @keras.saving.register_keras_serializable(package="sweep")
-class FusedAdam(keras.optimizers.Adam):
+class FusedAdam(RateScales, keras.optimizers.Adam):
     """``keras.optimizers.Adam`` whose update runs as one fused TensorFlow kernel."""
 
     def update_step(self, gradient, variable, learning_rate):
+        learning_rate = self._scaled(variable, learning_rate)
         if not _fused_update(self, gradient, variable, learning_rate):
             super().update_step(gradient, variable, learning_rate)
 
 
 @keras.saving.register_keras_serializable(package="sweep")
-class FusedAdamW(keras.optimizers.AdamW):
+class FusedAdamW(RateScales, keras.optimizers.AdamW):
     """``keras.optimizers.AdamW`` whose Adam update runs as one fused TensorFlow kernel."""
 
     def update_step(self, gradient, variable, learning_rate):
+        learning_rate = self._scaled(variable, learning_rate)
         if not _fused_update(self, gradient, variable, learning_rate):
             super().update_step(gradient, variable, learning_rate)
+
+
+@keras.saving.register_keras_serializable(package="sweep")
+class ScaledRMSprop(RateScales, keras.optimizers.RMSprop):
+    """``keras.optimizers.RMSprop`` with :class:`RateScales`."""
+
+    def update_step(self, gradient, variable, learning_rate):
+        super().update_step(gradient, variable, self._scaled(variable, learning_rate))

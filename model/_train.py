@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from ._config import GpuUnavailable, TrainConfig
-from ._optimizers import FusedAdam, FusedAdamW
+from ._optimizers import FusedAdam, FusedAdamW, ScaledRMSprop
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ def make_optimizer(config: TrainConfig) -> keras.optimizers.Optimizer:
     if config.optimizer == "adamw":
         return FusedAdamW(config.learning_rate, weight_decay=config.weight_decay)
     if config.optimizer == "rmsprop":
-        return keras.optimizers.RMSprop(config.learning_rate)
+        return ScaledRMSprop(config.learning_rate)
     return FusedAdam(config.learning_rate)
 
 

@@ -16,6 +16,7 @@ from ._sweep_spec import (
     COSTS,
     METRICS,
     AshaConfig,
+    PretrainConfig,
     Resources,
     SweepSpec,
     default_spec_text,
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     )
     from ._evaluate import evaluate_export
     from ._insight import compute_summary, write_comparison, write_search_report
+    from ._pretrain import run_pretraining, with_language_model
     from ._searcher import finished_ray_trials
     from ._single import TrainingOutcome, run_training
     from ._trial import TrialContext, lstm_trial, train_epochs, trial_configs, trial_views
@@ -69,6 +71,7 @@ __getattr__, _, _ = lazy_loader.attach(
         ],
         "_evaluate": ["evaluate_export"],
         "_insight": ["compute_summary", "write_comparison", "write_search_report"],
+        "_pretrain": ["run_pretraining", "with_language_model"],
         "_searcher": ["finished_ray_trials"],  # imports Ray Tune
         "_single": ["TrainingOutcome", "run_training"],
         "_trial": ["TrialContext", "lstm_trial", "train_epochs", "trial_configs", "trial_views"],
@@ -86,6 +89,7 @@ __all__ = [
     "Choice",
     "FloatRange",
     "IntRange",
+    "PretrainConfig",
     "Resources",
     "Run",
     "Scored",
@@ -120,6 +124,7 @@ __all__ = [
     "past_trials",
     "prepare_data",
     "retrain_and_export",
+    "run_pretraining",
     "run_sweep",
     "run_training",
     "search_only",
@@ -134,6 +139,7 @@ __all__ = [
     "trial_configs",
     "trial_views",
     "warm_start_points",
+    "with_language_model",
     "write_comparison",
     "write_search_report",
 ]

@@ -26,14 +26,15 @@ from sweep.data import (
 from sweep.model import (
     Evaluation,
     build_model,
+    compile_model,
     configure_runtime,
     evaluate,
     export_model,
     fit,
-    load_embeddings,
 )
 from sweep.states import TrialStatus
 
+from ._pretrain import with_language_model
 from ._replay import ReplayContext, replay_trial
 from ._searcher import (
     close_lost,
@@ -44,7 +45,7 @@ from ._searcher import (
 from ._single import branch_blend, report_writer
 from ._snapshot import mend_snapshot
 from ._sweep_spec import SweepSpec, experiment_path, join_storage, spec_to_dict, storage_root
-from ._trial import TrialContext, lstm_trial, trial_configs
+from ._trial import TrialContext, lstm_trial, start_encoder, trial_configs
 from ._warm import WarmSource, seed_study, warm_start_points
 from ._winner import TrialSummary, Winner, select_winner
 
@@ -64,8 +65,12 @@ class SweepOutcome:
 
 
 def prepare_data(spec: SweepSpec, progress: bool = True) -> tuple[Splits, Vectorized]:
-    """Load and vectorize once, at the largest vocabulary and length of the space."""
-    splits = prepare_splits(spec.data, progress=progress)
+    """Load and vectorize once, at the largest vocabulary and length of the space, with the
+    pre-trained encoders the space can draw (word vectors; the language model, cached)."""
+    vectors = spec.data.pretrain_embeddings or spec.space.uses("vectors")
+    # pre-training reads the unlabelled reviews, and the vocabulary covers them
+    unlabeled = vectors or spec.space.uses("lm")
+    splits = prepare_splits(replace(spec.data, pretrain_embeddings=unlabeled), progress=progress)
     if spec.metric == "val_auc" and len(splits.classes) > 2:
         raise DataError(
             f"metric=val_auc is for two classes; {spec.data.source} has {len(splits.classes)} "
@@ -80,10 +85,12 @@ def prepare_data(spec: SweepSpec, progress: bool = True) -> tuple[Splits, Vector
             spec.space.max_sequence_length,
             clean,
             progress,
-            embedding_dim=spec.space.max_embedding_dim,
+            embedding_dim=spec.space.max_embedding_dim if vectors else None,
         )
 
     base = with_cleaning(spec.data.clean)
+    if spec.space.uses("lm"):  # the space allows no cleaning variants with it
+        base = with_language_model(spec, splits, base, progress)
     variants = {
         key: with_cleaning(replace(spec.data.clean, stop_words=key[0], lemmatize=key[1]))
         for key in spec.space.cleanings(base.cleaning)
@@ -315,18 +322,19 @@ def retrain_and_export(
     v, n = model_cfg.vocab_size, model_cfg.sequence_length
     x_train = sequence_view(data.x_train, v, n)
     x_val = sequence_view(data.x_val, v, n)
-    net = build_model(model_cfg)
-    load_embeddings(net, data.embeddings)
+    net = compile_model(build_model(model_cfg), train_cfg)
+    tuning = start_encoder(net, winner.config, model_cfg, train_cfg, data)
     if spec.retrain:
         x = np.concatenate([x_train, x_val])
         y = np.concatenate([data.y_train, data.y_val])
-        history = fit(net, (x, y), None, replace(train_cfg, epochs=winner.epoch))
+        history = fit(net, (x, y), None, replace(train_cfg, epochs=winner.epoch), callbacks=tuning)
     else:
         history = fit(
             net,
             (x_train, data.y_train),
             (x_val, data.y_val),
             replace(train_cfg, epochs=winner.epoch),
+            callbacks=tuning,
         )
     x_test = sequence_view(data.x_test, v, n)
     # a retrained model takes the weight its trial fitted on validation at the winning epoch
@@ -374,6 +382,7 @@ def retrain_and_export(
             "n_test": len(data.y_test),
             "source": spec.data.source,
             "embeddings_pretrained_on": data.embeddings_from,
+            "language_model": data.language_model_info or None,
         },
         "spec": spec_to_dict(spec),
         "history": [asdict(r) for r in history],

@@ -1,7 +1,10 @@
 """The search space: typed parameter ranges, validated, sampled define-by-run by Optuna.
 
 Conditional parameters only exist where they matter: ``layers`` for ``stacked_lstm``,
-``pooling`` for ``bilstm``, ``conv_*`` for ``conv_lstm``, ``ngram_dim`` with n-grams on.
+``pooling`` for ``bilstm`` (and ``lstm`` in a space that searches the encoder), ``conv_*``
+for ``conv_lstm``, ``ngram_dim`` with n-grams on, ``encoder_rate`` and ``unfreeze`` with a
+pre-trained encoder. The language-model encoder fixes ``embedding_dim`` and ``units`` to the
+language model's: the largest of the space.
 The space object is picklable (Ray checkpoints the searcher) and holds no secrets.
 """
 
@@ -10,7 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sweep.model import ARCHITECTURES, CLASS_WEIGHTS, MAX_NGRAM_BUCKETS, OPTIMIZERS, POOLINGS
+from sweep.model import (
+    ARCHITECTURES,
+    CLASS_WEIGHTS,
+    ENCODERS,
+    MAX_NGRAM_BUCKETS,
+    OPTIMIZERS,
+    POOLINGS,
+    UNFREEZE,
+)
 
 from ._schema import SpecError
 
@@ -124,6 +135,12 @@ class SearchSpace:
     # once, in the driver, and each trial trains on the one it drew
     stop_words: Choice = field(default_factory=lambda: _c(False))
     lemmatize: Choice = field(default_factory=lambda: _c(False))
+    # where the encoder starts: [scratch, vectors, lm] searches it (vectors: word vectors
+    # pre-trained on the unlabelled reviews; lm: the language model, pre-trained once per
+    # sweep and cached), with the fine-tuning of a pre-trained one
+    encoder: Choice = field(default_factory=lambda: _c("scratch"))
+    encoder_rate: Choice = field(default_factory=lambda: _c(1.0))
+    unfreeze: Choice = field(default_factory=lambda: _c("all"))
 
     def __post_init__(self) -> None:
         allowed = {
@@ -131,6 +148,8 @@ class SearchSpace:
             "optimizer": OPTIMIZERS,
             "pooling": POOLINGS,
             "class_weight": CLASS_WEIGHTS,
+            "encoder": ENCODERS,
+            "unfreeze": UNFREEZE,
         }
         for name, options in allowed.items():
             bad = [v for v in getattr(self, name).values if v not in options]
@@ -167,6 +186,18 @@ class SearchSpace:
             bad = [v for v in getattr(self, name).values if not isinstance(v, bool)]
             if bad:
                 raise ValueError(f"{name}: values {bad} must be true or false")
+        bad = [
+            v
+            for v in self.encoder_rate.values
+            if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= 1
+        ]
+        if bad:
+            raise ValueError(f"encoder_rate: values {bad} must be numbers in [0, 1]")
+        if "lm" in self.encoder.values and self.cleanings((False, False)) != [(False, False)]:
+            raise ValueError(
+                "encoder: lm is pre-trained on one vocabulary, and stop_words / lemmatize "
+                "searched here give several; fix them in data.clean instead"
+            )
         if min(self.vocab_size.values) < 3:
             raise ValueError("vocab_size: values must be >= 3")
         if not 0 <= self.dropout.low <= self.dropout.high < 1:
@@ -192,6 +223,14 @@ class SearchSpace:
         return int(self.embedding_dim.largest)
 
     @property
+    def max_units(self) -> int:
+        return int(self.units.largest)
+
+    def uses(self, encoder: str) -> bool:
+        """Whether a trial can draw ``encoder`` (what the driver must prepare)."""
+        return encoder in self.encoder.values
+
+    @property
     def max_sequence_length(self) -> int:
         return int(self.sequence_length.largest)
 
@@ -199,11 +238,21 @@ class SearchSpace:
         """Optuna define-by-run: sample one configuration (conditional params included)."""
         arch = self.architecture.suggest(trial, "architecture")
         config = {"architecture": arch}
+        searches_encoder = self.encoder.values != ("scratch",)
+        if searches_encoder:  # drawn only when the space lists it
+            config["encoder"] = self.encoder.suggest(trial, "encoder")
+        lm = config.get("encoder") == "lm"
         for name in SHARED_PARAMS:
-            config[name] = getattr(self, name).suggest(trial, name)
+            if lm and name in ("embedding_dim", "units"):  # the language model's sizes
+                config[name] = self.max_embedding_dim if name == "embedding_dim" else self.max_units
+            else:
+                config[name] = getattr(self, name).suggest(trial, name)
+        if config.get("encoder", "scratch") != "scratch":
+            config["encoder_rate"] = self.encoder_rate.suggest(trial, "encoder_rate")
+            config["unfreeze"] = self.unfreeze.suggest(trial, "unfreeze")
         if arch == "stacked_lstm":
             config["layers"] = self.layers.suggest(trial, "layers")
-        if arch == "bilstm":
+        if arch == "bilstm" or (arch == "lstm" and searches_encoder):
             config["pooling"] = self.pooling.suggest(trial, "pooling")
         if arch == "conv_lstm":
             config["conv_filters"] = self.conv_filters.suggest(trial, "conv_filters")

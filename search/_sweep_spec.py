@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sweep.data import DataConfig
-from sweep.model import TrainConfig
+from sweep.model import LMSettings, TrainConfig
 
 from ._replay import ReplayConfig
 from ._schema import SpecError, from_mapping
@@ -67,6 +67,39 @@ class AshaConfig:
 
 
 @dataclass(frozen=True)
+class PretrainConfig:
+    """The language model a space with ``encoder: [.., lm]`` pre-trains once per sweep (its
+    sizes are the space's largest ``embedding_dim`` and ``units``), and the resources of
+    that stage: it runs as one Ray task, on a GPU node when ``gpus`` > 0."""
+
+    epochs: int = 2
+    window: int = 64
+    batch_size: int = 64
+    learning_rate: float = 2e-3
+    sampled: int = 512
+    max_windows: int = 0
+    cpus: float = 1.0
+    gpus: float = 0.0
+
+    def __post_init__(self) -> None:
+        Resources(self.cpus, self.gpus)  # the same bounds as a trial's
+        self.settings(1, 1, 0)  # LMSettings checks the rest
+
+    def settings(self, embedding_dim: int, units: int, seed: int) -> LMSettings:
+        return LMSettings(
+            embedding_dim=embedding_dim,
+            units=units,
+            window=self.window,
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            sampled=self.sampled,
+            max_windows=self.max_windows,
+            seed=seed,
+        )
+
+
+@dataclass(frozen=True)
 class SweepSpec:
     """Everything a sweep needs; the CLI overrides keys, the driver only reads it."""
 
@@ -79,6 +112,7 @@ class SweepSpec:
     resources: Resources = field(default_factory=Resources)
     asha: AshaConfig = field(default_factory=AshaConfig)
     space: SearchSpace = field(default_factory=SearchSpace)
+    pretrain: PretrainConfig = field(default_factory=PretrainConfig)
     train: TrainConfig = field(
         default_factory=lambda: TrainConfig(early_stopping_patience=0, reduce_lr_patience=0)
     )

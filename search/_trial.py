@@ -24,10 +24,12 @@ from sweep.model import (
     build_model,
     compile_model,
     configure_runtime,
+    fine_tuning,
     fit,
     fit_branch_weight,
     inference_latency_ms,
     load_embeddings,
+    load_encoder,
     load_portable_weights,
     save_portable_weights,
 )
@@ -88,6 +90,34 @@ def trial_configs(
     return model_cfg, train_cfg
 
 
+def start_encoder(
+    net, config: dict[str, Any], model_cfg: ModelConfig, train_cfg: TrainConfig, data: Vectorized
+) -> list[Any]:
+    """Load the pre-trained encoder ``config`` draws into the compiled ``net``; the
+    fine-tuning callbacks for ``fit`` (its rate and unfreezing schedule).
+
+    A configuration without ``encoder`` (a space that does not search it) starts from the
+    word vectors when the data has them (``data.pretrain_embeddings``), as before encoders
+    were searched."""
+    if "encoder" not in config:
+        load_embeddings(net, data.embeddings)
+        return []
+    if model_cfg.encoder == "vectors":
+        if data.embeddings is None:
+            raise ValueError("encoder=vectors, but the data has no pre-trained word vectors")
+        load_embeddings(net, data.embeddings)
+        pretrained = ["embedding"]
+    elif model_cfg.encoder == "lm":
+        if data.language_model is None:
+            raise ValueError("encoder=lm, but the data has no pre-trained language model")
+        parts = "embedding" if model_cfg.architecture == "conv_lstm" else "encoder"
+        pretrained = load_encoder(net, data.language_model, parts)
+    else:
+        return []
+    tuning = fine_tuning(net, pretrained, train_cfg.encoder_rate, train_cfg.unfreeze)
+    return [tuning] if tuning is not None else []
+
+
 def trial_views(data: Vectorized, model_cfg: ModelConfig):
     """The trial's train and validation arrays at its vocabulary size and length."""
     v, n = model_cfg.vocab_size, model_cfg.sequence_length
@@ -114,9 +144,8 @@ def train_epochs(
     data = data.for_config(config)  # its stop words and lemmas, when the space searches them
     model_cfg, train_cfg = trial_configs(config, context.base_train, len(data.classes))
     train, val = trial_views(data, model_cfg)
-    net = build_model(model_cfg)
-    load_embeddings(net, data.embeddings)
-    net = compile_model(net, train_cfg)
+    net = compile_model(build_model(model_cfg), train_cfg)
+    tuning = start_encoder(net, config, model_cfg, train_cfg, data)
     start = restore(net, model_cfg) if restore is not None else 0
     params = int(net.count_params())
     latency_ms = None
@@ -127,7 +156,7 @@ def train_epochs(
             train,
             val,
             train_cfg,
-            callbacks=[first_batch],
+            callbacks=[first_batch, *tuning],
             initial_epoch=epoch,
             epochs=epoch + 1,
         )
