@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -37,6 +38,11 @@ ENCODER_FILE = "encoder.npz"
 INFO_FILE = "pretrain.json"
 CHECKPOINT_DIR = "checkpoint"
 Log = Callable[[str], None]
+
+
+def _stderr(line: str) -> None:
+    """Progress lines go to stderr: stdout may carry a command's JSON."""
+    print(line, file=sys.stderr, flush=True)
 
 
 def lm_settings(spec: SweepSpec) -> LMSettings:
@@ -119,7 +125,7 @@ def load_cached(location: str) -> tuple[dict[str, list[np.ndarray]], dict[str, A
     return _read(Path(location))
 
 
-def find_cached(location: str, log: Log = print):
+def find_cached(location: str, log: Log = _stderr):
     """:func:`load_cached`, saying so when found (with ``reused: True`` in the description)."""
     cached = load_cached(location)
     if cached is None:
@@ -148,7 +154,7 @@ def pretrain_encoder(
     location: str,
     *,
     progress: bool = True,
-    log: Log = print,
+    log: Log = _stderr,
     cpus: float | None = None,
     gpus: float = 0.0,
 ) -> tuple[dict[str, list[np.ndarray]], dict[str, Any]]:
@@ -201,7 +207,6 @@ def pretrain_encoder(
         (folder.local / INFO_FILE).write_text(json.dumps(info, indent=2))  # last: finished
         shutil.rmtree(checkpoint, ignore_errors=True)
         if folder.remote:
-
             fs, path = _filesystem(location)
             fs.delete_dir_contents(path, missing_dir_ok=True)
         folder.push()
@@ -217,7 +222,7 @@ def _pretrain_task(corpus, vocab_size, settings, location, cpus, gpus):
 
 
 def with_language_model(
-    spec: SweepSpec, splits: Splits, data: Vectorized, progress: bool = True, log: Log = print
+    spec: SweepSpec, splits: Splits, data: Vectorized, progress: bool = True, log: Log = _stderr
 ) -> Vectorized:
     """``data`` with the language model its space can draw: cached, or pre-trained now (as a
     Ray task when Ray is initialised, else in this process)."""
@@ -269,7 +274,7 @@ def _run_as_task(spec: SweepSpec, corpus, vocab_size, settings, location):
     )
 
 
-def run_pretraining(spec: SweepSpec, progress: bool = True, log: Log = print) -> dict[str, Any]:
+def run_pretraining(spec: SweepSpec, progress: bool = True, log: Log = _stderr) -> dict[str, Any]:
     """``sweep pretrain``: the language model ``spec``'s sweep would use, in this process
     (found in the cache, or trained and cached); its description."""
     from sweep.data import prepare_splits, vectorize_splits

@@ -1,0 +1,169 @@
+"""Benchmark: what the pre-trained encoder adds to the LSTM alone (no n-gram branch).
+
+One bidirectional LSTM configuration trained three ways, through the sweep's own trial code
+(``search.train_epochs``): from scratch, from the word vectors (PPMI + SVD on the training
+and unlabelled reviews), and from the language model (``sweep pretrain``, cached in the
+storage: a second run of this script reuses it). Each arm trains ``--epochs`` epochs on the
+training split; the epoch with the best validation accuracy is scored once on the test
+split. Also the language model's held-out perplexity and cost. Prints JSON.
+
+    python bench/pretrain_ablation.py --data ../shared/data/imdb/aclImdb_v1.tar.gz
+    python bench/pretrain_ablation.py --data SMALL_ARCHIVE --quick   # tiny sizes (CI)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+ARMS = ("scratch", "vectors", "lm")
+
+
+def _spec(args):
+    from sweep.search import parse_sweep_spec
+
+    dims = [args.units]  # the language model's sizes: the classifier's
+    return parse_sweep_spec(
+        {
+            "data": {"source": args.data, "max_reviews": args.max_reviews or None},
+            "storage": args.storage,
+            "space": {
+                "vocab_size": [args.vocab_size],
+                "sequence_length": [args.sequence_length],
+                "embedding_dim": [args.embedding_dim],
+                "units": dims,
+                "encoder": list(ARMS),
+            },
+            "pretrain": {
+                "epochs": args.lm_epochs,
+                "window": args.window,
+                "max_windows": args.max_windows,
+                "cpus": os.cpu_count(),
+            },
+            "train": {"early_stopping_patience": 0, "reduce_lr_patience": 0},
+        }
+    )
+
+
+def _arm(encoder: str, args, spec, data) -> dict:
+    import numpy as np
+
+    from sweep.data import sequence_view
+    from sweep.model import evaluate
+    from sweep.search import TrialContext, train_epochs
+
+    config = {
+        "architecture": "bilstm",
+        "pooling": args.pooling,
+        "vocab_size": args.vocab_size,
+        "sequence_length": args.sequence_length,
+        "embedding_dim": args.embedding_dim,
+        "units": args.units,
+        "dropout": args.dropout,
+        "ngram_buckets": 0,
+        "optimizer": "adam",
+        "learning_rate": args.learning_rate,
+        "batch_size": args.batch_size,
+        "encoder": encoder,
+    }
+    if encoder != "scratch":
+        config.update(encoder_rate=args.encoder_rate, unfreeze=args.unfreeze)
+    context = TrialContext(spec.train, args.epochs, os.cpu_count())
+    start = time.perf_counter()
+    best, best_weights, curve = -1.0, None, []
+    for net, metrics in train_epochs(config, data, context):
+        curve.append(round(metrics["val_accuracy"], 4))
+        if metrics["val_accuracy"] > best:
+            best, best_weights = metrics["val_accuracy"], net.get_weights()
+    net.set_weights(best_weights)
+    x_test = sequence_view(data.x_test, args.vocab_size, args.sequence_length)
+    test, _ = evaluate(net, x_test, data.y_test, classes=data.classes)
+    return {
+        "config": config,
+        "val_accuracy_by_epoch": curve,
+        "best_epoch": int(np.argmax(curve)) + 1,
+        "test_accuracy": round(test.accuracy, 4),
+        "test_roc_auc": round(test.roc_auc, 4),
+        "train_seconds": round(time.perf_counter() - start, 1),
+    }
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", default="imdb", help="the IMDB archive or folder")
+    parser.add_argument("--storage", default="~/sweep-runs", help="where the cache lives")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, for CI")
+    parser.add_argument("--max-reviews", type=int, default=0, help="0: all")
+    parser.add_argument("--epochs", type=int, default=4, help="classifier epochs per arm")
+    parser.add_argument("--lm-epochs", type=int, default=2)
+    parser.add_argument("--window", type=int, default=64)
+    parser.add_argument("--max-windows", type=int, default=0, help="LM rows per epoch (0: all)")
+    parser.add_argument("--vocab-size", type=int, default=20_000)
+    parser.add_argument("--sequence-length", type=int, default=400)
+    parser.add_argument("--embedding-dim", type=int, default=128)
+    parser.add_argument("--units", type=int, default=128)
+    parser.add_argument("--dropout", type=float, default=0.3)
+    parser.add_argument("--pooling", default="max", choices=("last", "max", "mean"))
+    parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--encoder-rate", type=float, default=0.5)
+    parser.add_argument("--unfreeze", default="gradual", choices=("all", "gradual"))
+    parser.add_argument("--arms", default=",".join(ARMS), help="comma-separated subset")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.epochs, args.lm_epochs, args.window = 2, 1, 16
+        args.vocab_size, args.sequence_length, args.embedding_dim, args.units = 300, 40, 16, 8
+    arms = args.arms.split(",")
+    if bad := [a for a in arms if a not in ARMS]:
+        parser.error(f"--arms: {bad} unknown; choose from {ARMS}")
+    from sweep.search import prepare_data
+
+    spec = _spec(args)
+    started = time.perf_counter()
+    _, data = prepare_data(spec, progress=False)
+    prepare_seconds = time.perf_counter() - started
+    lm = data.language_model_info
+    results = {arm: _arm(arm, args, spec, data) for arm in arms}
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parent,
+    ).stdout.strip()
+    out = {
+        "task": "IMDB polarity, LSTM alone (bilstm, no n-gram branch)",
+        "n_train": len(data.y_train),
+        "n_validation": len(data.y_val),
+        "n_test": len(data.y_test),
+        "language_model": {
+            k: lm.get(k)
+            for k in (
+                "key",
+                "reused",
+                "perplexity",
+                "seconds",
+                "device",
+                "reviews",
+                "tokens",
+                "vocab_size",
+                "settings",
+            )
+        },
+        "prepare_seconds": round(prepare_seconds, 1),
+        "arms": results,
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        "commit": commit,
+    }
+    print(json.dumps(out, indent=2))
+    return out
+
+
+if __name__ == "__main__":
+    main()
