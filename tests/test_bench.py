@@ -512,3 +512,24 @@ def test_searcher_scale_quick():
         assert set(rows) == {"50", "100"}
         assert all(0 < r["p50_ms"] <= r["p99_ms"] for r in rows.values())
     assert result["journal_bytes_per_trial"] > 0
+
+
+@pytest.mark.slow
+def test_pretrain_ablation_quick(tmp_path):
+    from tests import _synthetic
+
+    archive = _synthetic.write_archive(tmp_path / "a.tar.gz", 60, unlabeled=120)
+    result = run_bench(
+        "pretrain_ablation.py", "--data", archive, "--storage", tmp_path / "runs", timeout=600
+    )
+    assert set(result["arms"]) == {"scratch", "vectors", "lm"}
+    for arm in result["arms"].values():
+        assert len(arm["val_accuracy_by_epoch"]) == 2 and 0 <= arm["test_accuracy"] <= 1
+    lm = result["language_model"]
+    # 120 labelled training reviews less the 20 % validation split, and the unlabelled ones
+    assert lm["reused"] is False and lm["perplexity"] > 1 and lm["reviews"] == 96 + 120
+    again = run_bench(
+        "pretrain_ablation.py", "--data", archive, "--storage", tmp_path / "runs", "--arms", "lm"
+    )
+    assert again["language_model"]["reused"] is True
+    assert again["language_model"]["key"] == lm["key"]

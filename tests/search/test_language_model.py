@@ -262,3 +262,16 @@ def test_the_cache_lives_in_object_storage_too(s3, monkeypatch, tmp_path):
             np.testing.assert_array_equal(got, want)
     _, again = pretrain_encoder(corpus, 22, settings, where, progress=False, log=lambda s: None)
     assert again["reused"]
+
+
+def test_the_pretrained_example_searches_the_encoder_and_its_fine_tuning():
+    import yaml
+
+    from tests.conftest import REPO
+
+    spec = parse_sweep_spec(yaml.safe_load((REPO / "examples/pretrained.yaml").read_text()))
+    assert set(spec.space.encoder.values) == {"scratch", "vectors", "lm"}
+    assert len(spec.space.encoder_rate.values) > 1 and len(spec.space.unfreeze.values) == 2
+    settings = lm_settings(spec)
+    assert (settings.embedding_dim, settings.units, settings.epochs) == (128, 128, 2)
+    assert 0 in spec.space.ngram_buckets.values and max(spec.space.ngram_buckets.values) > 0
