@@ -29,6 +29,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from sweep.data import DataError
+
 from ._config import LMEpoch, LMSettings
 from ._lstm import lstm_layer
 
@@ -224,9 +226,10 @@ def pretrain_language_model(
     folder = Path(checkpoint)
     rows = lm_windows(token_lists, settings.window)
     if len(rows) < 2:
-        raise ValueError(
-            f"the pre-training corpus gives {len(rows)} window(s) of {settings.window} words; "
-            "it needs at least 2 (more unlabelled or training text)"
+        raise DataError(
+            f"the pre-training corpus gives {len(rows)} row(s) of {settings.window} words; it "
+            "needs at least 2: use more training or unlabelled text, or a smaller "
+            "pretrain.window"
         )
     train_rows, val_rows = _split_windows(rows, settings)
     if settings.max_windows and len(train_rows) > settings.max_windows:

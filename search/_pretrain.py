@@ -246,8 +246,7 @@ def with_language_model(
             cpus=spec.pretrain.cpus,
             gpus=spec.pretrain.gpus,
         )
-    summary = {k: v for k, v in info.items() if k != "history"}
-    return replace(data, language_model=weights, language_model_info=summary)
+    return replace(data, language_model=weights, language_model_info=info)
 
 
 def _ray_ready() -> bool:

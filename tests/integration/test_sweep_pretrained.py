@@ -73,7 +73,7 @@ def test_every_trial_starts_from_the_language_model_and_the_winner_is_exported(l
 
 
 def test_a_second_sweep_of_the_same_data_reuses_the_cached_language_model(lm_sweep, tmp_path):
-    record, url, folder, archive = lm_sweep
+    _, url, folder, archive = lm_sweep
     second = _launch(folder, archive, url, "lm-again", trials=1)
     assert second["status"] == "succeeded", second
     assert len(list((folder / "runs" / "pretrained").iterdir())) == 1

@@ -14,7 +14,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from sweep.model import FusedAdam, FusedAdamW, ModelConfig, TrainConfig, build_model, compile_model
+from sweep.model import (
+    FusedAdam,
+    FusedAdamW,
+    ModelConfig,
+    ScaledRMSprop,
+    TrainConfig,
+    build_model,
+    compile_model,
+)
 from sweep.model._train import make_optimizer
 
 # Keras' float32 LSTM: the bfloat16 rounding of the projected kernel would turn float32
@@ -104,7 +112,8 @@ def test_the_training_config_picks_the_fused_optimizers():
     assert type(make_optimizer(TrainConfig(optimizer="adam"))) is FusedAdam
     adamw = make_optimizer(TrainConfig(optimizer="adamw", weight_decay=0.01))
     assert type(adamw) is FusedAdamW and adamw.weight_decay == pytest.approx(0.01)
-    assert type(make_optimizer(TrainConfig(optimizer="rmsprop"))) is keras.optimizers.RMSprop
+    rmsprop = make_optimizer(TrainConfig(optimizer="rmsprop"))
+    assert type(rmsprop) is ScaledRMSprop and isinstance(rmsprop, keras.optimizers.RMSprop)
     # an ablation's own optimizer replaces the configured one, with the same loss and metrics
     net = compile_model(build_model(CONFIG), TrainConfig(), keras.optimizers.Adam(1e-3))
     assert type(net.optimizer) is keras.optimizers.Adam and net.loss == "binary_crossentropy"

@@ -82,7 +82,9 @@ def test_an_interrupted_pretraining_resumes_at_its_next_epoch(tmp_path):
 
 
 def test_a_corpus_too_small_for_one_window_is_refused(tmp_path):
-    with pytest.raises(ValueError, match="at least 2"):
+    from sweep.data import DataError
+
+    with pytest.raises(DataError, match="needs at least 2: use more training or unlabelled"):
         pretrain_language_model([np.array([3])], 40, SETTINGS, tmp_path, progress=False)
 
 

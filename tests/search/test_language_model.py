@@ -18,7 +18,6 @@ from sweep.search._pretrain import (
     lm_settings,
     load_cached,
     pretrain_encoder,
-    pretraining_corpus,
     run_pretraining,
 )
 from sweep.search._trial import start_encoder, trial_configs
