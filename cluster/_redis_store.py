@@ -26,6 +26,7 @@ _JSON_FIELDS = (
     "warm_start_from",
     "picks",
     "data_upload",
+    "language_model",
 )
 
 

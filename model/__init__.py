@@ -129,9 +129,6 @@ __getattr__, _, _ = lazy_loader.attach(
         "_report": ["REPORT_DIR", "error_analysis", "write_evaluation_report"],
         "_train": [
             "EpochResult",
-            "LMEpoch",
-            "LMSettings",
-            "LanguageModel",
             "FirstBatchClock",
             "compile_model",
             "configure_runtime",

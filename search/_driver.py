@@ -434,6 +434,13 @@ def run_sweep(
     splits, data = (None, None) if replay else prepare_data(spec, progress)
     if data is not None:
         on_fields(data_fingerprint=data.fingerprint)
+        if data.language_model_info:  # which language model the trials start from
+            lm = data.language_model_info
+            on_fields(
+                language_model={
+                    k: lm[k] for k in ("key", "reused", "perplexity", "seconds", "device")
+                }
+            )
         if warm_sources and not resume:
             warm = warm_start_points(warm_sources, spec.space, data.fingerprint)
             seed_study(optuna_storage, sweep_id, spec.objectives[1], warm)

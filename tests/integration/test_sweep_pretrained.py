@@ -59,6 +59,11 @@ def test_every_trial_starts_from_the_language_model_and_the_winner_is_exported(l
         assert (t["config"]["embedding_dim"], t["config"]["units"]) == (16, 8)
     cached = list((folder / "runs" / "pretrained").iterdir())
     assert len(cached) == 1 and (cached[0] / "pretrain.json").exists()
+    # the sweep record says which language model the trials started from
+    assert record["language_model"]["key"] == cached[0].name
+    assert (
+        record["language_model"]["reused"] is False and record["language_model"]["perplexity"] > 1
+    )
     out = tmp_path / "winner"
     done = CliRunner().invoke(main, ["best", record["id"], "--redis-url", url, "-o", str(out)])
     assert done.exit_code == 0, done.output
