@@ -157,10 +157,12 @@ def pretrain_encoder(
     log: Log = _stderr,
     cpus: float | None = None,
     gpus: float = 0.0,
+    fingerprint: str | None = None,
 ) -> tuple[dict[str, list[np.ndarray]], dict[str, Any]]:
     """The cached language model at ``location``, or a new one trained (resuming its
     checkpoint there) and cached. Returns the encoder weights and the description:
-    ``key``, ``reused``, ``perplexity``, ``history``, ``seconds``, ``device``, corpus size."""
+    ``key``, ``reused``, ``perplexity``, ``history``, ``seconds``, ``device``, corpus size,
+    and the ``fingerprint`` of the data source it was given."""
     cached = find_cached(location, log)
     if cached is not None:
         return cached
@@ -190,6 +192,7 @@ def pretrain_encoder(
         )
         info = {
             "key": Path(location.partition("?")[0]).name,
+            "fingerprint": fingerprint,
             "settings": asdict(settings),
             "vocab_size": vocab_size,
             "reviews": len(corpus),
@@ -215,9 +218,16 @@ def pretrain_encoder(
     return weights, {**info, "reused": False}
 
 
-def _pretrain_task(corpus, vocab_size, settings, location, cpus, gpus):
+def _pretrain_task(corpus, vocab_size, settings, location, cpus, gpus, fingerprint):
     return pretrain_encoder(
-        corpus, vocab_size, settings, location, progress=False, cpus=cpus, gpus=gpus
+        corpus,
+        vocab_size,
+        settings,
+        location,
+        progress=False,
+        cpus=cpus,
+        gpus=gpus,
+        fingerprint=fingerprint,
     )
 
 
@@ -234,7 +244,7 @@ def with_language_model(
     if cached is not None:
         weights, info = cached
     elif _ray_ready():
-        weights, info = _run_as_task(spec, corpus, vocab_size, settings, location)
+        weights, info = _run_as_task(spec, corpus, vocab_size, settings, location, data.fingerprint)
     else:
         weights, info = pretrain_encoder(
             corpus,
@@ -245,6 +255,7 @@ def with_language_model(
             log=log,
             cpus=spec.pretrain.cpus,
             gpus=spec.pretrain.gpus,
+            fingerprint=data.fingerprint,
         )
     return replace(data, language_model=weights, language_model_info=info)
 
@@ -257,7 +268,7 @@ def _ray_ready() -> bool:
     return ray.is_initialized()
 
 
-def _run_as_task(spec: SweepSpec, corpus, vocab_size, settings, location):
+def _run_as_task(spec: SweepSpec, corpus, vocab_size, settings, location, fingerprint):
     """One Ray task with the pretrain resources; on the driver's node when the storage is a
     local folder that other nodes do not share (the task writes the cache there)."""
     import ray
@@ -269,7 +280,15 @@ def _run_as_task(spec: SweepSpec, corpus, vocab_size, settings, location):
         options["scheduling_strategy"] = NodeAffinitySchedulingStrategy(node, soft=False)
     task = ray.remote(_pretrain_task).options(**options)
     return ray.get(
-        task.remote(corpus, vocab_size, settings, location, spec.pretrain.cpus, spec.pretrain.gpus)
+        task.remote(
+            corpus,
+            vocab_size,
+            settings,
+            location,
+            spec.pretrain.cpus,
+            spec.pretrain.gpus,
+            fingerprint,
+        )
     )
 
 

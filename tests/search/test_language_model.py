@@ -66,7 +66,7 @@ def test_pretraining_reads_training_and_unlabelled_reviews_never_validation_or_t
     assert set(texts) & set(splits.validation["text"]) == set()
     assert len(texts) == len(splits.train) + len(splits.unlabeled) == 90 + 120
     info = run_pretraining(spec, progress=False, log=lambda line: None)
-    assert info["reviews"] == len(texts)
+    assert info["reviews"] == len(texts) and info["fingerprint"] == splits.fingerprint
 
 
 def test_a_second_pretraining_of_the_same_data_and_settings_reuses_the_cache(
