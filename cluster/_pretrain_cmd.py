@@ -25,7 +25,12 @@ from ._options import data_option, output_options
     type=int,
     help="Overrides pretrain.max_windows: at most N training rows per epoch (0: all).",
 )
-@click.option("--cpus", type=float, help="Overrides pretrain.cpus: TensorFlow threads.")
+@click.option(
+    "--cpus",
+    type=float,
+    help="TensorFlow threads (default: every core of this machine; the spec's pretrain.cpus "
+    "is for the sweep's Ray task). Not part of the cache key.",
+)
 @output_options
 @cli_errors
 def pretrain(
@@ -52,6 +57,8 @@ def pretrain(
     Example:
       sweep pretrain examples/pretrained.yaml --data ../shared/data/imdb/aclImdb_v1.tar.gz
     """
+    import os
+
     from sweep.search import override, run_pretraining
 
     from ._sweep_cmds import _load_spec
@@ -66,7 +73,7 @@ def pretrain(
             "pretrain.window": window,
             "pretrain.batch_size": batch_size,
             "pretrain.max_windows": max_windows,
-            "pretrain.cpus": cpus,
+            "pretrain.cpus": cpus or min(float(os.cpu_count() or 1), 256.0),
         },
     )
     log = (lambda line: None) if quiet or as_json else click.echo
