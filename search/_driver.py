@@ -88,14 +88,16 @@ def prepare_data(spec: SweepSpec, progress: bool = True) -> tuple[Splits, Vector
             embedding_dim=spec.space.max_embedding_dim if vectors else None,
         )
 
-    base = with_cleaning(spec.data.clean)
+    def cleaned(key: tuple[bool, bool]):
+        return with_cleaning(replace(spec.data.clean, stop_words=key[0], lemmatize=key[1]))
+
+    clean = spec.data.clean
+    drawn = spec.space.cleanings((clean.stop_words, clean.lemmatize))
+    # the base is the data section's cleaning, or the one cleaning a space fixes
+    base = cleaned(drawn[0] if len(drawn) == 1 else (clean.stop_words, clean.lemmatize))
     if spec.space.uses("lm"):  # the space allows no cleaning variants with it
         base = with_language_model(spec, splits, base, progress)
-    variants = {
-        key: with_cleaning(replace(spec.data.clean, stop_words=key[0], lemmatize=key[1]))
-        for key in spec.space.cleanings(base.cleaning)
-        if key != base.cleaning
-    }
+    variants = {key: cleaned(key) for key in drawn if key != base.cleaning}
     return splits, replace(base, variants=variants) if variants else base
 
 

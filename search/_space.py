@@ -193,7 +193,7 @@ class SearchSpace:
         ]
         if bad:
             raise ValueError(f"encoder_rate: values {bad} must be numbers in [0, 1]")
-        if "lm" in self.encoder.values and self.cleanings((False, False)) != [(False, False)]:
+        if "lm" in self.encoder.values and len(self.cleanings((False, False))) > 1:
             raise ValueError(
                 "encoder: lm is pre-trained on one vocabulary, and stop_words / lemmatize "
                 "searched here give several; fix them in data.clean instead"

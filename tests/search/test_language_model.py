@@ -135,6 +135,8 @@ def test_the_lm_encoder_fixes_its_sizes_and_fine_tuning_is_drawn_only_when_pretr
 def test_bad_encoder_spaces_are_refused(space, message):
     with pytest.raises(SpecError, match=message):
         parse_sweep_spec({"space": space})
+    # one cleaning, even a fixed non-default one, is one vocabulary
+    parse_sweep_spec({"space": {"encoder": ["lm"], "stop_words": [True]}})
 
 
 @pytest.mark.parametrize(
@@ -274,3 +276,21 @@ def test_the_pretrained_example_searches_the_encoder_and_its_fine_tuning():
     settings = lm_settings(spec)
     assert (settings.embedding_dim, settings.units, settings.epochs) == (128, 128, 2)
     assert 0 in spec.space.ngram_buckets.values and max(spec.space.ngram_buckets.values) > 0
+
+
+def test_a_space_that_fixes_another_cleaning_pretrains_on_that_vocabulary(archive, tmp_path):
+    from sweep.search import prepare_data
+
+    fixed = parse_sweep_spec(
+        {
+            "data": {"source": str(archive)},
+            "storage": str(tmp_path),
+            "space": {**LM_SPACE, "encoder": ["lm"], "stop_words": [True]},
+            "pretrain": {"epochs": 1, "window": 16, "batch_size": 32, "sampled": 16},
+        }
+    )
+    _, data = prepare_data(fixed, progress=False)
+    # every trial draws stop_words=True: that vectorization carries the language model
+    assert data.cleaning == (True, False) and data.variants == {}
+    assert data.for_config({"stop_words": True}) is data and data.language_model is not None
+    assert "the" not in data.vocabulary.tokens
