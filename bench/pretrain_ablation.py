@@ -125,18 +125,18 @@ def main(argv=None) -> dict:
         parser.error(f"--arms: {bad} unknown; choose from {ARMS}")
     from sweep.search import prepare_data
 
+    commit = subprocess.run(  # the code this run imports, before any later commit
+        ["git", "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parent,
+    ).stdout.strip()
     spec = _spec(args)
     started = time.perf_counter()
     _, data = prepare_data(spec, progress=False)
     prepare_seconds = time.perf_counter() - started
     lm = data.language_model_info
     results = {arm: _arm(arm, args, spec, data) for arm in arms}
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],
-        capture_output=True,
-        text=True,
-        cwd=Path(__file__).parent,
-    ).stdout.strip()
     out = {
         "task": "IMDB polarity, LSTM alone (bilstm, no n-gram branch)",
         "n_train": len(data.y_train),

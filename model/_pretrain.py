@@ -183,7 +183,7 @@ class _Checkpoint(keras.callbacks.Callback):
         self.history.append(entry)
         save_checkpoint(self.model, self.folder, self.history)
         if self.on_epoch is not None:
-            self.on_epoch(entry)
+            self.on_epoch(entry, self.model.encoder_weights(), list(self.history))
 
 
 def save_checkpoint(model: LanguageModel, folder: Path, history: Sequence[LMEpoch]) -> None:
@@ -216,7 +216,7 @@ def pretrain_language_model(
     checkpoint: str | os.PathLike,
     *,
     progress: bool = True,
-    on_epoch: Callable[[LMEpoch], None] | None = None,
+    on_epoch: Callable[[LMEpoch, dict[str, list[np.ndarray]], list[LMEpoch]], None] | None = None,
     lstm_kernel: str = "auto",
 ) -> tuple[dict[str, list[np.ndarray]], list[LMEpoch]]:
     """Train the forward and backward language models on ``token_lists`` (ids below
@@ -240,6 +240,11 @@ def pretrain_language_model(
     model([train_rows[:1], train_rows[:1]])  # build the layers
     model.optimizer.build(model.trainable_variables)
     history = _restore_checkpoint(model, folder)
+    if len(history) > settings.epochs:
+        raise ValueError(
+            f"the checkpoint in {folder} is at epoch {len(history)}, past the "
+            f"{settings.epochs} asked for; its epoch-{settings.epochs} snapshot is the one to use"
+        )
     if len(history) < settings.epochs:
         model.fit(
             _dataset(train_rows, reverse_rows(train_rows), settings.batch_size, settings.seed),

@@ -1,11 +1,13 @@
 """The language-model encoder: pre-trained once, cached in the sweep's storage, shared.
 
 A space that can draw ``encoder: lm`` needs one language model over the sweep's vocabulary.
-It is cached at ``<storage>/pretrained/<key>/``, where the key hashes the settings and the
-exact token ids it reads (so the data, its split, its cleaning and the vocabulary are all in
-it): a second sweep on the same data and settings finds it and trains nothing. While it
-trains, the folder holds the per-epoch checkpoint, so an interrupted pre-training resumes at
-its next epoch; ``pretrain.json`` is written last and marks a finished model.
+It is cached at ``<storage>/pretrained/<key>/``, where the key hashes the settings (all but
+the epoch count) and the exact token ids it reads (so the data, its split, its cleaning and
+the vocabulary are all in it). Each finished epoch leaves a snapshot, ``epoch-N/`` (the
+encoder's weights, then ``pretrain.json``, written last), and the folder keeps the latest
+checkpoint (weights, optimizer state, history): a second sweep with the same data and
+settings finds its snapshot and trains nothing, an interrupted pre-training resumes at its
+next epoch, and asking for more epochs continues the same model.
 
 In a sweep it runs as one Ray task with ``spec.pretrain``'s resources (a GPU node when
 ``gpus`` > 0), on the driver's node unless the storage is shared or a URI (the task writes
@@ -17,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import sys
 import tempfile
 import time
@@ -57,10 +58,11 @@ def pretraining_corpus(splits: Splits, data: Vectorized) -> list[np.ndarray]:
 
 
 def cache_key(settings: LMSettings, vocab_size: int, corpus: list[np.ndarray]) -> str:
+    """The language model's identity: its settings but the epoch count (more epochs continue
+    the same model), the vocabulary size and every token id it reads, review by review."""
+    described = {k: v for k, v in asdict(settings).items() if k != "epochs"}
     digest = hashlib.sha256()
-    digest.update(
-        json.dumps({**asdict(settings), "vocab_size": vocab_size}, sort_keys=True).encode()
-    )
+    digest.update(json.dumps({**described, "vocab_size": vocab_size}, sort_keys=True).encode())
     for ids in corpus:
         digest.update(len(ids).to_bytes(4, "little"))
         digest.update(np.ascontiguousarray(ids, dtype=np.int32).tobytes())
@@ -147,6 +149,20 @@ def _read(folder: Path) -> tuple[dict[str, list[np.ndarray]], dict[str, Any]]:
     return weights, info
 
 
+def snapshot_location(location: str, epochs: int) -> str:
+    """Where the encoder after ``epochs`` epochs of the language model at ``location`` is."""
+    return join_storage(location, f"epoch-{epochs}")
+
+
+def _write_snapshot(folder: Path, weights: dict[str, list[np.ndarray]], info: dict) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    np.savez(
+        folder / ENCODER_FILE,
+        **{f"{layer}/{i}": w for layer, ws in weights.items() for i, w in enumerate(ws)},
+    )
+    (folder / INFO_FILE).write_text(json.dumps(info, indent=2))  # last: the snapshot is whole
+
+
 def pretrain_encoder(
     corpus: list[np.ndarray],
     vocab_size: int,
@@ -159,11 +175,14 @@ def pretrain_encoder(
     gpus: float = 0.0,
     fingerprint: str | None = None,
 ) -> tuple[dict[str, list[np.ndarray]], dict[str, Any]]:
-    """The cached language model at ``location``, or a new one trained (resuming its
-    checkpoint there) and cached. Returns the encoder weights and the description:
-    ``key``, ``reused``, ``perplexity``, ``history``, ``seconds``, ``device``, corpus size,
-    and the ``fingerprint`` of the data source it was given."""
-    cached = find_cached(location, log)
+    """The encoder after ``settings.epochs`` epochs of the language model at ``location``:
+    cached, or trained now from the checkpoint there (so asking for more epochs than a
+    cached model has continues it). Every finished epoch leaves a snapshot
+    (``epoch-N/``). Returns the encoder weights and the description: ``key``, ``reused``,
+    ``perplexity``, ``history``, ``seconds``, ``device``, corpus size and the ``fingerprint``
+    of the data source it was given."""
+    wanted = snapshot_location(location, settings.epochs)
+    cached = find_cached(wanted, log)
     if cached is not None:
         return cached
     from sweep.model import configure_runtime, pretrain_language_model
@@ -172,47 +191,45 @@ def pretrain_encoder(
     import tensorflow as tf
 
     device = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
+    key = Path(location.partition("?")[0]).name
+    tokens = int(sum(len(c) for c in corpus))
     folder = _Folder(location)
     try:
-        checkpoint = folder.local / CHECKPOINT_DIR
 
-        def on_epoch(entry: LMEpoch) -> None:
+        def on_epoch(entry: LMEpoch, weights, history: list[LMEpoch]) -> None:
             log(
                 f"pre-training epoch {entry.epoch}/{settings.epochs}: loss {entry.loss:.3f} "
                 f"(sampled), held-out perplexity {entry.perplexity:.1f}, {entry.seconds:.0f} s"
             )
-            folder.push()  # the checkpoint, for a resume from another process or node
+            info = {
+                "key": key,
+                "fingerprint": fingerprint,
+                "settings": asdict(replace(settings, epochs=entry.epoch)),
+                "vocab_size": vocab_size,
+                "reviews": len(corpus),
+                "tokens": tokens,
+                "history": [asdict(h) for h in history],
+                "perplexity": entry.perplexity,
+                "seconds": float(sum(h.seconds for h in history)),
+                "device": device,
+                "finished_at": time.time(),
+            }
+            _write_snapshot(folder.local / f"epoch-{entry.epoch}", weights, info)
+            folder.push()  # snapshot and checkpoint, for a resume from another process or node
 
         log(
-            f"pre-training a language model on {len(corpus)} reviews "
-            f"({sum(len(c) for c in corpus)} tokens) on the {device}; cache: {location}"
+            f"pre-training a language model on {len(corpus)} reviews ({tokens} tokens) on the "
+            f"{device}; cache: {location}"
         )
-        weights, history = pretrain_language_model(
-            corpus, vocab_size, settings, checkpoint, progress=progress, on_epoch=on_epoch
+        pretrain_language_model(
+            corpus,
+            vocab_size,
+            settings,
+            folder.local / CHECKPOINT_DIR,
+            progress=progress,
+            on_epoch=on_epoch,
         )
-        info = {
-            "key": Path(location.partition("?")[0]).name,
-            "fingerprint": fingerprint,
-            "settings": asdict(settings),
-            "vocab_size": vocab_size,
-            "reviews": len(corpus),
-            "tokens": int(sum(len(c) for c in corpus)),
-            "history": [asdict(h) for h in history],
-            "perplexity": history[-1].perplexity,
-            "seconds": float(sum(h.seconds for h in history)),
-            "device": device,
-            "finished_at": time.time(),
-        }
-        np.savez(
-            folder.local / ENCODER_FILE,
-            **{f"{layer}/{i}": w for layer, ws in weights.items() for i, w in enumerate(ws)},
-        )
-        (folder.local / INFO_FILE).write_text(json.dumps(info, indent=2))  # last: finished
-        shutil.rmtree(checkpoint, ignore_errors=True)
-        if folder.remote:
-            fs, path = _filesystem(location)
-            fs.delete_dir_contents(path, missing_dir_ok=True)
-        folder.push()
+        weights, info = _read(folder.local / f"epoch-{settings.epochs}")
     finally:
         folder.close()
     return weights, {**info, "reused": False}
@@ -240,7 +257,7 @@ def with_language_model(
     corpus = pretraining_corpus(splits, data)
     vocab_size = len(data.vocabulary)
     location = cache_location(spec, cache_key(settings, vocab_size, corpus))
-    cached = find_cached(location, log)
+    cached = find_cached(snapshot_location(location, settings.epochs), log)
     if cached is not None:
         weights, info = cached
     elif _ray_ready():

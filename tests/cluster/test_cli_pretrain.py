@@ -38,7 +38,7 @@ def test_pretrain_prints_perplexity_per_epoch_then_reuses_the_cache(spec_and_dat
     assert again.exit_code == 0, again.output
     info = json.loads(again.output)
     assert info["reused"] is True and len(info["history"]) == 2
-    assert (folder / "runs" / "pretrained" / info["key"] / "encoder.npz").exists()
+    assert (folder / "runs" / "pretrained" / info["key"] / "epoch-2" / "encoder.npz").exists()
 
 
 @pytest.mark.parametrize(

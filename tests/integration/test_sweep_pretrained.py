@@ -58,7 +58,7 @@ def test_every_trial_starts_from_the_language_model_and_the_winner_is_exported(l
         assert t["config"]["encoder"] == "lm"
         assert (t["config"]["embedding_dim"], t["config"]["units"]) == (16, 8)
     cached = list((folder / "runs" / "pretrained").iterdir())
-    assert len(cached) == 1 and (cached[0] / "pretrain.json").exists()
+    assert len(cached) == 1 and (cached[0] / "epoch-1" / "pretrain.json").exists()
     # the sweep record says which language model the trials started from
     assert record["language_model"]["key"] == cached[0].name
     assert (

@@ -58,7 +58,12 @@ def test_an_interrupted_pretraining_resumes_at_its_next_epoch(tmp_path):
     class Stop(Exception):
         pass
 
-    def stop_after_first(entry):
+    def stop_after_first(entry, weights, history):
+        assert [h.epoch for h in history] == [1] and set(weights) == {
+            "embedding",
+            "lstm_0",
+            "lstm_0_backward",
+        }
         if entry.epoch == 1:
             raise Stop
 
@@ -69,16 +74,29 @@ def test_an_interrupted_pretraining_resumes_at_its_next_epoch(tmp_path):
         )
     trained = []
     _, history = pretrain_language_model(
-        _cyclic_corpus(), 40, SETTINGS, folder, progress=False, on_epoch=trained.append
+        _cyclic_corpus(),
+        40,
+        SETTINGS,
+        folder,
+        progress=False,
+        on_epoch=lambda entry, weights, history: trained.append(entry),
     )
     assert [e.epoch for e in trained] == [2, 3]  # epoch 1 came from the checkpoint
     assert [h.epoch for h in history] == [1, 2, 3]
     # a finished checkpoint trains nothing more
     trained.clear()
     pretrain_language_model(
-        _cyclic_corpus(), 40, SETTINGS, folder, progress=False, on_epoch=trained.append
+        _cyclic_corpus(),
+        40,
+        SETTINGS,
+        folder,
+        progress=False,
+        on_epoch=lambda entry, weights, history: trained.append(entry),
     )
     assert trained == []
+    # nor does a checkpoint past the epochs asked for stand in for fewer
+    with pytest.raises(ValueError, match="at epoch 3, past the 2 asked for"):
+        pretrain_language_model(_cyclic_corpus(), 40, replace_epochs(2), folder, progress=False)
 
 
 def test_a_corpus_too_small_for_one_window_is_refused(tmp_path):

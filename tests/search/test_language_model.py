@@ -19,6 +19,7 @@ from sweep.search._pretrain import (
     load_cached,
     pretrain_encoder,
     run_pretraining,
+    snapshot_location,
 )
 from sweep.search._trial import start_encoder, trial_configs
 from tests import _synthetic
@@ -88,8 +89,23 @@ def test_a_second_pretraining_of_the_same_data_and_settings_reuses_the_cache(
     monkeypatch.undo()
     other = run_pretraining(_spec(archive, tmp_path, window=12), progress=False, log=lines.append)
     assert other["key"] != first["key"] and not other["reused"]
-    assert (tmp_path / "pretrained" / first["key"] / "pretrain.json").exists()
-    assert not (tmp_path / "pretrained" / first["key"] / "checkpoint").exists()
+    folder = tmp_path / "pretrained" / first["key"]
+    assert (folder / "epoch-1" / "pretrain.json").exists()
+    assert (folder / "checkpoint" / "lm.state.json").exists()
+
+
+def test_asking_for_more_epochs_continues_the_cached_language_model(archive, tmp_path):
+    one = run_pretraining(_spec(archive, tmp_path), progress=False, log=lambda line: None)
+    lines = []
+    two = run_pretraining(_spec(archive, tmp_path, epochs=2), progress=False, log=lines.append)
+    assert two["key"] == one["key"] and not two["reused"]
+    trained = [line for line in lines if line.startswith("pre-training epoch")]
+    assert len(trained) == 1 and trained[0].startswith("pre-training epoch 2/2")
+    assert two["history"][0] == one["history"][0] and len(two["history"]) == 2
+    assert two["settings"]["epochs"] == 2 and one["settings"]["epochs"] == 1
+    # both snapshots stay: a sweep asking for one epoch still gets the first
+    again = run_pretraining(_spec(archive, tmp_path), progress=False, log=lambda line: None)
+    assert again["reused"] and again["history"] == one["history"]
 
 
 def test_the_cache_key_follows_settings_and_every_token():
@@ -100,7 +116,8 @@ def test_the_cache_key_follows_settings_and_every_token():
     key = cache_key(settings, 10, corpus)
     assert key == cache_key(settings, 10, [c.copy() for c in corpus])
     assert key != cache_key(settings, 11, corpus)
-    assert key != cache_key(replace(settings, epochs=3), 10, corpus)
+    assert key == cache_key(replace(settings, epochs=3), 10, corpus)  # more epochs: same model
+    assert key != cache_key(replace(settings, window=32), 10, corpus)
     assert key != cache_key(settings, 10, [corpus[0], np.array([5, 7], np.int32)])
     # the same ids split differently between reviews are another corpus
     assert key != cache_key(
@@ -255,8 +272,10 @@ def test_the_cache_lives_in_object_storage_too(s3, monkeypatch, tmp_path):
     assert not info["reused"]
     listed = client.list_objects_v2(Bucket="sweeps")["Contents"]
     keys = {o["Key"] for o in listed if not o["Key"].endswith("/")}  # not pyarrow's markers
-    assert keys == {"runs/pretrained/lm-test/encoder.npz", "runs/pretrained/lm-test/pretrain.json"}
-    cached_weights, cached_info = load_cached(where)
+    base = "runs/pretrained/lm-test/"
+    assert {f"{base}epoch-1/encoder.npz", f"{base}epoch-1/pretrain.json"} <= keys
+    assert f"{base}checkpoint/lm.state.json" in keys
+    cached_weights, cached_info = load_cached(snapshot_location(where, 1))
     assert cached_info["key"] == "lm-test"
     for name, values in weights.items():
         for got, want in zip(cached_weights[name], values, strict=True):
