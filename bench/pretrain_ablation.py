@@ -5,7 +5,8 @@ One bidirectional LSTM configuration trained three ways, through the sweep's own
 and unlabelled reviews), and from the language model (``sweep pretrain``, cached in the
 storage: a second run of this script reuses it). Each arm trains ``--epochs`` epochs on the
 training split; the epoch with the best validation accuracy is scored once on the test
-split. Also the language model's held-out perplexity and cost. Prints JSON.
+split. Also the language model's held-out perplexity and cost, and a linear probe of its
+frozen states against a random LSTM's. Prints JSON.
 
     python bench/pretrain_ablation.py --data ../shared/data/imdb/aclImdb_v1.tar.gz
     python bench/pretrain_ablation.py --data SMALL_ARCHIVE --quick   # tiny sizes (CI)
@@ -95,6 +96,48 @@ def _arm(encoder: str, args, spec, data) -> dict:
     }
 
 
+def linear_probe(data, args, n_train: int = 6000, n_val: int = 2000) -> dict:
+    """What the language model's forward LSTM knows before any fine-tuning: scikit-learn's
+    logistic regression on its mean- and max-pooled states (frozen), against the same LSTM
+    randomly initialised; and how large those states are."""
+    import keras
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    from sweep.data import sequence_view
+    from sweep.model._lstm import lstm_layer
+
+    x = sequence_view(data.x_train[:n_train], args.vocab_size, args.sequence_length)
+    x_val = sequence_view(data.x_val[:n_val], args.vocab_size, args.sequence_length)
+
+    def pooled(net, ids):
+        out = []
+        for i in range(0, len(ids), 250):
+            batch = ids[i : i + 250]
+            states, real = net.predict(batch, verbose=0), (batch != 0)[..., None]
+            mean = (states * real).sum(1) / np.maximum(real.sum(1), 1)
+            out.append(np.concatenate([mean, np.where(real, states, -9.0).max(1)], axis=1))
+        return np.concatenate(out)
+
+    result = {}
+    for name, weights in (("language_model", data.language_model), ("random", None)):
+        keras.utils.set_random_seed(0)
+        embedding = keras.layers.Embedding(len(data.vocabulary), args.embedding_dim)
+        lstm = lstm_layer(args.units, "lstm_0")
+        ids = keras.Input((None,), dtype="int32")
+        net = keras.Model(ids, lstm(embedding(ids)))
+        if weights is not None:
+            embedding.set_weights(weights["embedding"])
+            lstm.set_weights(weights["lstm_0"])
+        features, val_features = pooled(net, x), pooled(net, x_val)
+        probe = LogisticRegression(max_iter=2000).fit(features, data.y_train[:n_train])
+        result[name] = {
+            "val_accuracy": round(float(probe.score(val_features, data.y_val[:n_val])), 4),
+            "mean_abs_state": round(float(np.abs(features).mean()), 4),
+        }
+    return {"n_train": len(x), "n_validation": len(x_val), **result}
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", default="imdb", help="the IMDB archive or folder")
@@ -120,7 +163,7 @@ def main(argv=None) -> dict:
     if args.quick:
         args.epochs, args.lm_epochs, args.window = 2, 1, 16
         args.vocab_size, args.sequence_length, args.embedding_dim, args.units = 300, 40, 16, 8
-    arms = args.arms.split(",")
+    arms = [arm for arm in args.arms.split(",") if arm]  # --arms "": the probe alone
     if bad := [a for a in arms if a not in ARMS]:
         parser.error(f"--arms: {bad} unknown; choose from {ARMS}")
     from sweep.search import prepare_data
@@ -137,6 +180,7 @@ def main(argv=None) -> dict:
     prepare_seconds = time.perf_counter() - started
     lm = data.language_model_info
     results = {arm: _arm(arm, args, spec, data) for arm in arms}
+    probe = linear_probe(data, args) if data.language_model is not None else None
     out = {
         "task": "IMDB polarity, LSTM alone (bilstm, no n-gram branch)",
         "n_train": len(data.y_train),
@@ -157,6 +201,7 @@ def main(argv=None) -> dict:
             )
         },
         "prepare_seconds": round(prepare_seconds, 1),
+        "linear_probe": probe,
         "arms": results,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
         "commit": commit,

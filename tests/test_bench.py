@@ -525,6 +525,10 @@ def test_pretrain_ablation_quick(tmp_path):
     assert set(result["arms"]) == {"scratch", "vectors", "lm"}
     for arm in result["arms"].values():
         assert len(arm["val_accuracy_by_epoch"]) == 2 and 0 <= arm["test_accuracy"] <= 1
+    probe = result["linear_probe"]
+    assert set(probe) == {"n_train", "n_validation", "language_model", "random"}
+    assert 0 <= probe["language_model"]["val_accuracy"] <= 1
+    assert probe["language_model"]["mean_abs_state"] > 0
     lm = result["language_model"]
     # 120 labelled training reviews less the 20 % validation split, and the unlabelled ones
     assert lm["reused"] is False and lm["perplexity"] > 1 and lm["reviews"] == 96 + 120
