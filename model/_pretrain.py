@@ -31,6 +31,7 @@ import tensorflow as tf
 
 from sweep.data import DataError
 
+from ._builders import load_embeddings
 from ._config import LMEpoch, LMSettings
 from ._lstm import lstm_layer
 
@@ -276,22 +277,20 @@ def load_encoder(model: keras.Model, weights: dict[str, list[np.ndarray]], parts
         values = weights[name]
         current = layer.get_weights()
         if name == "embedding":
-            matrix = np.array(current[0])
-            n = min(matrix.shape[0], values[0].shape[0])
-            if values[0].shape[1] != matrix.shape[1]:
+            if values[0].shape[1] != current[0].shape[1]:
                 raise ValueError(
                     f"pre-trained embedding of dimension {values[0].shape[1]} does not fit the "
-                    f"model's {matrix.shape[1]}"
+                    f"model's {current[0].shape[1]}"
                 )
-            matrix[:n] = values[0][:n]
-            values = [matrix]
-        elif [w.shape for w in values] != [w.shape for w in current]:
-            raise ValueError(
-                f"pre-trained {name} has weights {[w.shape for w in values]}, the model's are "
-                f"{[w.shape for w in current]}: the language model's units and embedding_dim "
-                "must be the trial's"
-            )
-        layer.set_weights(values)
+            load_embeddings(model, values[0])  # the first rows: a vocabulary prefix
+        else:
+            if [w.shape for w in values] != [w.shape for w in current]:
+                raise ValueError(
+                    f"pre-trained {name} has weights {[w.shape for w in values]}, the model's "
+                    f"are {[w.shape for w in current]}: the language model's units and "
+                    "embedding_dim must be the trial's"
+                )
+            layer.set_weights(values)
         done.append(name)
     return done
 
