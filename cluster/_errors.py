@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -27,8 +28,14 @@ def _input_errors() -> tuple[type[BaseException], ...]:
     from sweep.search import SpecError
 
     from ._launch import LaunchRefused
+    from ._settings import BadSetting
 
-    return DataError, ConfigError, ModelFileError, SpecError, LaunchRefused
+    return DataError, ConfigError, ModelFileError, SpecError, LaunchRefused, BadSetting
+
+
+def _lost_redis(exc: BaseException) -> bool:
+    redis = sys.modules.get("redis")  # not imported: the error cannot be one of its
+    return redis is not None and isinstance(exc, (redis.ConnectionError, redis.TimeoutError))
 
 
 def cli_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -44,5 +51,12 @@ def cli_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise BadInput(str(exc)) from exc
         except KeyboardInterrupt:
             raise WorkFailed("interrupted") from None
+        except Exception as exc:
+            if _lost_redis(exc):
+                raise WorkFailed(
+                    f"lost the connection to Redis ({type(exc).__name__}: {exc}); once it is "
+                    "reachable again, run the command again (`sweep status` shows each sweep)"
+                ) from None
+            raise
 
     return wrapper

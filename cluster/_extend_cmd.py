@@ -35,9 +35,11 @@ def extend(sweep_id, trials, address, follow, redis_url, prefix, quiet, as_json)
     from sweep.search import Run
 
     from ._runner import sweep_runs
+    from ._settings import redis_patience_s
     from ._status import RUNNING, TransitionError
     from ._sweep_cmds import _drive
 
+    redis_patience_s()  # a bad SWEEP_REDIS_PATIENCE_S: refused before the run is recorded
     store = open_store(redis_url, prefix)
     record = require_sweep(store, sweep_id)
     require_restorable(record)

@@ -150,15 +150,30 @@ def follow(
     each look (``cluster._live`` shows it); the final record. A Ray job (``address``,
     ``job_id``) that ends before the sweep does (driver crashed, could not reach Redis, ...)
     fails the sweep with the job's last log lines. ``stop`` ends the wait early."""
-    from ._ray import job_log_tail, job_status
+    import redis
 
-    ended_since = None
+    from ._ray import job_log_tail, job_status
+    from ._settings import redis_patience_s
+
+    ended_since = down_since = None
+    patience = redis_patience_s()
     while True:
-        record = store.get_sweep(sweep_id) or {}
-        on_update(record)
-        if record.get("status") in FINAL or (stop and stop.is_set()):
-            return record
-        if address and job_id:
+        try:
+            record = store.get_sweep(sweep_id) or {}
+        except (redis.ConnectionError, redis.TimeoutError):
+            # the driver waits out an outage as long (``PatientRetry``): so does its follower
+            down_since = down_since or time.monotonic()
+            if time.monotonic() - down_since > patience:
+                raise
+            if stop and stop.is_set():
+                return {}
+            record = None
+        else:
+            down_since = None
+            on_update(record)
+            if record.get("status") in FINAL or (stop and stop.is_set()):
+                return record
+        if address and job_id and record is not None:
             status = job_status(address, job_id)
             if status in ("SUCCEEDED", "FAILED", "STOPPED"):
                 ended_since = ended_since or time.monotonic()

@@ -15,16 +15,20 @@ from optuna.storages.journal import JournalRedisBackend
 from redis.backoff import ExponentialBackoff
 
 from ._keys import Keys
-from ._redis_store import NoAuthRetry
-from ._settings import strip_password, with_password
+from ._redis_store import NoAuthRetry, PatientRetry
+from ._settings import redact, strip_password, with_password
 
 
-def _client(url: str) -> redis.Redis:
+def _client(url: str, patience_s: float | None = None) -> redis.Redis:
     return redis.Redis.from_url(
         url,
         socket_timeout=10,
         socket_connect_timeout=5,
-        retry=NoAuthRetry(ExponentialBackoff(cap=4.0, base=0.1), 6),
+        retry=(
+            NoAuthRetry(ExponentialBackoff(cap=4.0, base=0.1), 6)
+            if patience_s is None
+            else PatientRetry(patience_s, redact(url))
+        ),
         retry_on_error=[redis.ConnectionError, redis.TimeoutError],
     )
 
@@ -55,11 +59,12 @@ class SecretFreeJournalRedisBackend(JournalRedisBackend):
 
     missing_timeout_s = 10.0
 
-    def __init__(self, url: str, prefix: str = "") -> None:
+    def __init__(self, url: str, prefix: str = "", patience_s: float | None = None) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ExperimentalWarning)
             super().__init__(url, prefix=prefix)
-        self._redis = _client(url)
+        self.patience_s = patience_s
+        self._redis = _client(url, patience_s)
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -70,7 +75,8 @@ class SecretFreeJournalRedisBackend(JournalRedisBackend):
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._url = with_password(self._url)
-        self._redis = _client(self._url)
+        self.__dict__.setdefault("patience_s", None)  # pickles of older versions
+        self._redis = _client(self._url, self.patience_s)
 
     read_batch = 512  # log entries fetched per MGET
 
@@ -125,8 +131,13 @@ class SecretFreeJournalRedisBackend(JournalRedisBackend):
         return f"SecretFreeJournalRedisBackend({strip_password(self._url)!r}, {self._prefix!r})"
 
 
-def optuna_storage(url: str, sweep_id: str, keys: Keys | None = None) -> JournalStorage:
-    """The Optuna storage holding the study ``sweep_id`` under ``<prefix><id>:optuna``."""
+def optuna_storage(
+    url: str, sweep_id: str, keys: Keys | None = None, patience_s: float | None = None
+) -> JournalStorage:
+    """The Optuna storage holding the study ``sweep_id`` under ``<prefix><id>:optuna``;
+    ``patience_s``: wait out a Redis outage that long (the driver's searcher)."""
     return JournalStorage(
-        SecretFreeJournalRedisBackend(url, prefix=(keys or Keys()).optuna(sweep_id))
+        SecretFreeJournalRedisBackend(
+            url, prefix=(keys or Keys()).optuna(sweep_id), patience_s=patience_s
+        )
     )

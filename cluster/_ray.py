@@ -147,13 +147,14 @@ def submit_sweep_job(
     import os
     import tempfile
 
-    from ._settings import ENV_REDIS_PASSWORD_FILE, strip_password
+    from ._settings import ENV_REDIS_PASSWORD_FILE, ENV_REDIS_PATIENCE, strip_password
 
     client = _client(address)
     # never the password: Ray logs runtime environments. The driver finds it on its node
     # (SWEEP_REDIS_PASSWORD_FILE, or the `sweep local up` state file).
     env = {"SWEEP_REDIS_URL": strip_password(redis_url)}
-    for name in (ENV_REDIS_PASSWORD_FILE, "SWEEP_STATE_DIR"):  # where to look, not secrets
+    # where to look and how long to wait, not secrets
+    for name in (ENV_REDIS_PASSWORD_FILE, "SWEEP_STATE_DIR", ENV_REDIS_PATIENCE):
         if os.environ.get(name):
             env[name] = os.environ[name]
     entrypoint = " ".join(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import time
 from typing import Any
 
@@ -15,6 +16,8 @@ from ._keys import Keys
 from ._settings import redact, strip_password, with_password
 from ._status import PENDING, check_move
 from ._store import MODULE_LAYOUT, StateRegressed, StoreUnavailable, SweepExists
+
+log = logging.getLogger(__name__)
 
 _JSON_FIELDS = (
     "spec",
@@ -58,15 +61,85 @@ class NoAuthRetry(Retry):
             raise refused.error from None
 
 
-def connect(url: str, retries: int = 5, timeout: float = 5.0) -> redis.Redis:
+class PatientRetry(NoAuthRetry):
+    """Retries a lost connection until Redis has been unreachable for ``patience_s``
+    seconds, however many attempts that takes (backoff capped at 4 s), instead of a count.
+
+    For the sweep's driver: a Redis restart or failover that takes a minute must pause the
+    sweep, not end it. The outage's start is shared by the connect and the command retry
+    loops (redis-py nests them and deep-copies the policy into each connection), so the
+    wait is ``patience_s`` in all, not per level.
+    """
+
+    def __init__(self, patience_s: float, where: str) -> None:
+        super().__init__(
+            ExponentialBackoff(cap=4.0, base=0.1),
+            -1,
+            is_retryable=lambda error: not isinstance(error, RedisGone),
+        )
+        self.patience_s = patience_s
+        self.where = where
+        self._down_since: float | None = None
+
+    def __deepcopy__(self, memo):  # one outage clock for the client and all its connections
+        return self
+
+    def call_with_retry(self, do, fail, *args, **kwargs):
+        def attempt():
+            result = do()
+            if self._down_since is not None:
+                waited = time.monotonic() - self._down_since
+                log.warning("Redis at %s is back after %.0f s", self.where, waited)
+                self._down_since = None
+            return result
+
+        def failed(error, *rest):
+            if not isinstance(error, RedisGone):
+                now = time.monotonic()
+                if self._down_since is None:
+                    self._down_since = now
+                    log.warning(
+                        "Redis at %s unreachable (%s); waiting up to %.0f s for it to come back",
+                        self.where,
+                        type(error).__name__,
+                        self.patience_s,
+                    )
+                elif now - self._down_since > self.patience_s:
+                    fail(error, *rest)
+                    raise RedisGone(self.where, now - self._down_since) from error
+            return fail(error, *rest)
+
+        return super().call_with_retry(attempt, failed, *args, **kwargs)
+
+
+class RedisGone(redis.ConnectionError):
+    """Redis stayed unreachable longer than the driver's patience."""
+
+    def __init__(self, where: str, waited: float) -> None:
+        super().__init__(
+            f"Redis at {where} has been unreachable for {waited:.0f} s, longer than the "
+            f"driver waits (SWEEP_REDIS_PATIENCE_S); when it is back, `sweep resume` "
+            "continues the sweep from its last checkpoints"
+        )
+
+
+def connect(
+    url: str, retries: int = 5, timeout: float = 5.0, patience_s: float | None = None
+) -> redis.Redis:
     """A client that retries with exponential backoff on connection errors and timeouts
-    (not on a refused password)."""
+    (not on a refused password): ``retries`` times, or with ``patience_s`` for as long as
+    Redis stays unreachable up to that many seconds (see ``PatientRetry``)."""
+    retry = (
+        NoAuthRetry(ExponentialBackoff(cap=4.0, base=0.1), retries)
+        if patience_s is None
+        else PatientRetry(patience_s, redact(url))
+    )
     return redis.Redis.from_url(
         url,
         decode_responses=True,
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
-        retry=NoAuthRetry(ExponentialBackoff(cap=4.0, base=0.1), retries),
+        retry=retry,
         retry_on_error=[redis.ConnectionError, redis.TimeoutError],
         health_check_interval=15,
     )
@@ -79,11 +152,18 @@ class RedisStateStore:
     environment, see ``_settings.with_password``), so it can travel inside Ray Tune state.
     """
 
-    def __init__(self, url: str, prefix: str = "sweep:", retries: int = 5) -> None:
+    def __init__(
+        self,
+        url: str,
+        prefix: str = "sweep:",
+        retries: int = 5,
+        patience_s: float | None = None,
+    ) -> None:
         self.url = url
         self.keys = Keys(prefix)
         self._retries = retries
-        self._client = connect(url, retries)
+        self.patience_s = patience_s  # the driver's: wait out an outage (``PatientRetry``)
+        self._client = connect(url, retries, patience_s=patience_s)
         self._writes_seen: dict[str, int] = {}
 
     # -- pickling without secrets -------------------------------------------------------
@@ -92,10 +172,16 @@ class RedisStateStore:
             "url": strip_password(self.url),
             "prefix": self.keys.prefix,
             "retries": self._retries,
+            "patience_s": self.patience_s,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(with_password(state["url"]), state["prefix"], state["retries"])
+        self.__init__(
+            with_password(state["url"]),
+            state["prefix"],
+            state["retries"],
+            state.get("patience_s"),  # absent from the pickles of older versions
+        )
 
     def __repr__(self) -> str:
         return f"RedisStateStore({redact(self.url)!r}, prefix={self.keys.prefix!r})"

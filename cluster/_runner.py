@@ -16,7 +16,8 @@ from sweep.states import TrialStatus
 from ._artifacts import metadata_sha256
 from ._callback import CancelStopper, ProgressCallback, RedisStateCallback
 from ._optuna_journal import optuna_storage
-from ._redis_store import RedisStateStore
+from ._redis_store import RedisGone, RedisStateStore
+from ._settings import redis_patience_s
 from ._status import CANCELLED, FAILED, RUNNING, SUCCEEDED
 from ._storage import check_storage_from_nodes
 
@@ -94,7 +95,9 @@ def close_open_trials(
                 sweep_id, trial_id, {**rec, "status": status, "error": reason}, None, status.lower()
             )
             closed.append(trial_id)
-    storage = optuna_storage(store.url, sweep_id, store.keys)
+    storage = optuna_storage(
+        store.url, sweep_id, store.keys, patience_s=getattr(store, "patience_s", None)
+    )
     study = optuna.load_study(study_name=sweep_id, storage=storage)
     for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
         if trial.system_attrs.get(RAY_TRIAL_ATTR) in known:
@@ -235,8 +238,11 @@ def execute_sweep(
     # objects Ray pickles (state store, Optuna journal backend) drop the password and read
     # it back from here when unpickled, e.g. by Tuner.restore on resume
     os.environ["SWEEP_REDIS_URL"] = redis_url
-    store = RedisStateStore(redis_url, prefix)
-    store.ping()
+    patience = redis_patience_s()
+    RedisStateStore(redis_url, prefix).ping()  # unreachable at the start: fail at once
+    # from here, a Redis outage pauses the driver for up to ``patience`` s instead of ending
+    # the sweep: the state store, the callback's store and the searcher's study all wait
+    store = RedisStateStore(redis_url, prefix, patience_s=patience)
     record = store.get_sweep(sweep_id)
     if record is None:
         raise KeyError(f"sweep {sweep_id!r} is not recorded in Redis ({store!r})")
@@ -254,7 +260,7 @@ def execute_sweep(
         elif record["status"] != RUNNING:
             store.move(sweep_id, RUNNING)
         runs = sweep_runs(record)
-        study = optuna_storage(redis_url, sweep_id, store.keys)
+        study = optuna_storage(redis_url, sweep_id, store.keys, patience_s=patience)
         finished = functools.partial(finished_ray_trials, study, sweep_id)
         callbacks = [
             RedisStateCallback(
@@ -303,6 +309,8 @@ def execute_sweep(
             )
         store.move(sweep_id, SUCCEEDED, **finished)
     except BaseException as exc:
+        if isinstance(exc, RedisGone):  # nothing more can be recorded; resume when it is back
+            raise
         current = (store.get_sweep(sweep_id) or {}).get("status")
         if current == CANCELLED:
             try:

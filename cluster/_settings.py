@@ -14,6 +14,34 @@ ENV_REDIS_PASSWORD = "SWEEP_REDIS_PASSWORD"
 ENV_REDIS_PASSWORD_FILE = "SWEEP_REDIS_PASSWORD_FILE"
 # on a cluster's head: the Redis URL its sweep drivers use, whatever URL the user had
 ENV_DRIVER_REDIS_URL = "SWEEP_DRIVER_REDIS_URL"
+# how long a sweep's driver waits for a Redis that went away before giving up (seconds)
+ENV_REDIS_PATIENCE = "SWEEP_REDIS_PATIENCE_S"
+DEFAULT_REDIS_PATIENCE_S = 300.0
+
+
+class BadSetting(ValueError):
+    """A setting from the environment that cannot be used (exit code 2 in the CLI)."""
+
+
+def redis_patience_s() -> float:
+    """Seconds a sweep's driver waits out a Redis outage: ``SWEEP_REDIS_PATIENCE_S``, else 300.
+
+    Long enough for a restart or a failover; while Redis is away the driver pauses (trials
+    finish the epoch they are in, their reports wait in Ray), then everything lands."""
+    raw = os.environ.get(ENV_REDIS_PATIENCE)
+    if raw is None or not raw.strip():
+        return DEFAULT_REDIS_PATIENCE_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value == float("inf"):
+        raise BadSetting(
+            f"{ENV_REDIS_PATIENCE}={raw!r} is not a number of seconds above 0; set it to how "
+            f"long a sweep's driver should wait for Redis to come back (default "
+            f"{DEFAULT_REDIS_PATIENCE_S:g}), or unset it"
+        )
+    return value
 
 
 def state_dir() -> Path:

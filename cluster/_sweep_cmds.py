@@ -22,6 +22,7 @@ from ._errors import BadInput, WorkFailed, cli_errors
 from ._launch import follow as follow_sweep
 from ._launch import is_job_api, place, record_sweep, run_here, submit
 from ._options import label_options, pretrain_option, run_options
+from ._settings import redis_patience_s
 
 
 def _warm_start_ids(text: str | None) -> list[str]:
@@ -203,6 +204,7 @@ def launch(
     """
     from sweep.search import join_storage, override
 
+    redis_patience_s()  # a bad SWEEP_REDIS_PATIENCE_S: refused before anything is recorded
     warm_start = _warm_start_ids(warm_start)
     parsed = override(
         _load_spec(spec),
@@ -282,6 +284,11 @@ def _drive(
             with sink:
                 record = _run_here_shown(store, sweep_id, address, prefix, resume, quiet or as_json)
         except Exception as exc:
+            from ._redis_store import RedisGone
+
+            if isinstance(exc, RedisGone):  # its status cannot be read, nor written
+                way_out = str(exc).replace("`sweep resume`", f"`sweep resume {sweep_id}`")
+                raise WorkFailed(f"sweep {sweep_id} stopped: {way_out}") from None
             if (store.get_sweep(sweep_id) or {}).get("status") == CANCELLED:
                 click.echo(f"sweep {sweep_id} was cancelled")
                 return
@@ -519,6 +526,7 @@ def resume(sweep_id, address, follow, redis_url, prefix, quiet, as_json):
     """
     from ._status import RESUMABLE
 
+    redis_patience_s()
     store = open_store(redis_url, prefix)
     record = require_sweep(store, sweep_id)
     require_restorable(record)

@@ -173,3 +173,105 @@ def test_a_write_during_an_outage_retries_with_backoff_and_lands_once(tmp_path):
         assert time.monotonic() - began >= 0.2 + 0.4 + 0.8  # base 0.1 s, doubling
     finally:
         server.stop()
+
+
+def test_a_patient_store_and_study_wait_out_an_outage_longer_than_the_retries(tmp_path):
+    """The driver's clients (``patience_s``): Redis goes away for 6 s, twice the backoff of
+    the counted retries (5: 0.2 + 0.4 + 0.8 + 1.6 s), then comes back. A write and a study
+    read made during the outage wait and land; the pickled store keeps its patience."""
+    import time
+
+    import optuna
+
+    from sweep.cluster._keys import Keys
+    from sweep.cluster._optuna_journal import optuna_storage
+
+    server = RedisServer(tmp_path).start()
+    try:
+        store = RedisStateStore(server.url, patience_s=60)
+        store.create_sweep("s", {}, "/runs")
+        study = optuna.create_study(
+            study_name="s", storage=optuna_storage(server.url, "s", Keys(), patience_s=60)
+        )
+        study.tell(study.ask(), 0.5)
+        assert pickle.loads(pickle.dumps(store)).patience_s == 60
+
+        server.stop()
+        threading.Timer(6, server.start).start()
+        began = time.monotonic()
+        store.write_trial("s", "a", {"trial_id": "a", "epochs": 1}, 0.5, "reported")
+        assert time.monotonic() - began >= 6
+        assert store.trials("s") == {"a": {"trial_id": "a", "epochs": 1}}
+
+        server.stop()
+        threading.Timer(6, server.start).start()
+        began = time.monotonic()
+        reread = optuna.load_study(
+            study_name="s", storage=optuna_storage(server.url, "s", Keys(), patience_s=60)
+        )
+        assert time.monotonic() - began >= 6
+        assert [t.value for t in reread.get_trials()] == [0.5]
+    finally:
+        server.stop()
+
+
+def test_a_patient_store_gives_up_after_its_patience_with_the_way_out(tmp_path):
+    """Past ``patience_s`` a call fails with ``RedisGone`` (a ConnectionError naming the
+    wait, the setting and `sweep resume`), and later calls fail at once instead of waiting
+    again; once Redis answers, the same store works again."""
+    import time
+
+    from sweep.cluster._redis_store import RedisGone
+
+    server = RedisServer(tmp_path).start()
+    try:
+        store = RedisStateStore(server.url, patience_s=2)
+        store.create_sweep("s", {}, "/runs")
+        server.stop()
+        began = time.monotonic()
+        with pytest.raises(RedisGone, match=r"unreachable for \d+ s.*SWEEP_REDIS_PATIENCE_S"):
+            store.get_sweep("s")
+        assert 2 <= time.monotonic() - began < 2 + 10
+        began = time.monotonic()
+        with pytest.raises(RedisGone, match="sweep resume"):
+            store.trials("s")
+        assert time.monotonic() - began < 1
+        server.start()
+        assert store.get_sweep("s")["status"] == "pending"
+    finally:
+        server.stop()
+
+
+def test_redis_patience_setting_is_checked(monkeypatch):
+    from sweep.cluster._settings import BadSetting, redis_patience_s
+
+    monkeypatch.delenv("SWEEP_REDIS_PATIENCE_S", raising=False)
+    assert redis_patience_s() == 300
+    monkeypatch.setenv("SWEEP_REDIS_PATIENCE_S", "45")
+    assert redis_patience_s() == 45
+    for bad in ("0", "-3", "soon", "inf", "nan"):
+        monkeypatch.setenv("SWEEP_REDIS_PATIENCE_S", bad)
+        with pytest.raises(BadSetting, match=f"SWEEP_REDIS_PATIENCE_S='{bad}'.*above 0"):
+            redis_patience_s()
+
+
+@pytest.mark.parametrize(
+    "args", [["launch", "--trials", "1"], ["resume", "s"], ["extend", "s", "--trials", "1"]]
+)
+def test_a_bad_redis_patience_is_refused_before_anything_is_recorded(args, redis_url):
+    from click.testing import CliRunner
+
+    from sweep.cluster import main
+
+    store = RedisStateStore(redis_url)
+    store.create_sweep("s", {}, "/runs")
+    store.move("s", "running")
+    store.move("s", "failed")
+    before = store.get_sweep("s")
+    result = CliRunner().invoke(
+        main, [*args, "--redis-url", redis_url], env={"SWEEP_REDIS_PATIENCE_S": "soon"}
+    )
+    assert result.exit_code == 2, result.output
+    assert "SWEEP_REDIS_PATIENCE_S='soon' is not a number of seconds above 0" in result.output
+    assert "Traceback" not in result.output
+    assert [s["id"] for s in store.list_sweeps()] == ["s"] and store.get_sweep("s") == before
