@@ -122,6 +122,11 @@ class RedisGone(redis.ConnectionError):
             "continues the sweep from its last checkpoints"
         )
 
+    def stopped(self, sweep_id: str) -> str:
+        """The one line a user reads: the sweep, the wait, and the resume command in full."""
+        way_out = str(self).replace("`sweep resume`", f"`sweep resume {sweep_id}`")
+        return f"sweep {sweep_id} stopped: {way_out}"
+
 
 def connect(
     url: str, retries: int = 5, timeout: float = 5.0, patience_s: float | None = None

@@ -287,8 +287,7 @@ def _drive(
             from ._redis_store import RedisGone
 
             if isinstance(exc, RedisGone):  # its status cannot be read, nor written
-                way_out = str(exc).replace("`sweep resume`", f"`sweep resume {sweep_id}`")
-                raise WorkFailed(f"sweep {sweep_id} stopped: {way_out}") from None
+                raise WorkFailed(exc.stopped(sweep_id)) from None
             if (store.get_sweep(sweep_id) or {}).get("status") == CANCELLED:
                 click.echo(f"sweep {sweep_id} was cancelled")
                 return

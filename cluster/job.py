@@ -30,9 +30,13 @@ def job(action: str, sweep_id: str, prefix: str) -> None:
         RedisStateStore(redis_url, prefix).ping()
     except StoreUnavailable as exc:
         raise click.ClickException(str(exc)) from None
+    from ._redis_store import RedisGone
     from ._runner import execute_sweep
 
-    record = execute_sweep(sweep_id, redis_url, prefix=prefix, resume=action == "resume")
+    try:
+        record = execute_sweep(sweep_id, redis_url, prefix=prefix, resume=action == "resume")
+    except RedisGone as exc:  # the job log's last line is what `sweep launch` shows
+        raise click.ClickException(exc.stopped(sweep_id)) from None
     click.echo(f"sweep {sweep_id} {record.get('status')}: {record.get('artifact', '')}")
 
 
