@@ -116,11 +116,15 @@ class RedisGone(redis.ConnectionError):
     """Redis stayed unreachable longer than the driver's patience."""
 
     def __init__(self, where: str, waited: float) -> None:
+        self.where, self.waited = where, waited
         super().__init__(
             f"Redis at {where} has been unreachable for {waited:.0f} s, longer than the "
-            f"driver waits (SWEEP_REDIS_PATIENCE_S); when it is back, `sweep resume` "
+            "driver waits (SWEEP_REDIS_PATIENCE_S); when it is back, `sweep resume` "
             "continues the sweep from its last checkpoints"
         )
+
+    def __reduce__(self):  # pickles (Ray carries exceptions between processes)
+        return type(self), (self.where, self.waited)
 
     def stopped(self, sweep_id: str) -> str:
         """The one line a user reads: the sweep, the wait, and the resume command in full."""

@@ -233,9 +233,13 @@ def test_a_patient_store_gives_up_after_its_patience_with_the_way_out(tmp_path):
             store.get_sweep("s")
         assert 2 <= time.monotonic() - began < 2 + 10
         began = time.monotonic()
-        with pytest.raises(RedisGone, match="sweep resume"):
+        with pytest.raises(RedisGone, match="sweep resume") as gone:
             store.trials("s")
         assert time.monotonic() - began < 1
+        # the line a user reads names the sweep's resume command; it survives pickling (Ray)
+        line = gone.value.stopped("s")
+        assert line.startswith("sweep s stopped: Redis at ") and "`sweep resume s`" in line
+        assert pickle.loads(pickle.dumps(gone.value)).stopped("s") == line
         server.start()
         assert store.get_sweep("s")["status"] == "pending"
     finally:
