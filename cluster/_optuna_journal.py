@@ -12,11 +12,10 @@ import redis
 from optuna.exceptions import ExperimentalWarning
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalRedisBackend
-from redis.backoff import ExponentialBackoff
 
 from ._keys import Keys
-from ._redis_store import NoAuthRetry, PatientRetry
-from ._settings import redact, strip_password, with_password
+from ._redis_store import retry_policy
+from ._settings import strip_password, with_password
 
 
 def _client(url: str, patience_s: float | None = None) -> redis.Redis:
@@ -24,11 +23,7 @@ def _client(url: str, patience_s: float | None = None) -> redis.Redis:
         url,
         socket_timeout=10,
         socket_connect_timeout=5,
-        retry=(
-            NoAuthRetry(ExponentialBackoff(cap=4.0, base=0.1), 6)
-            if patience_s is None
-            else PatientRetry(patience_s, redact(url))
-        ),
+        retry=retry_policy(url, 6, patience_s),
         retry_on_error=[redis.ConnectionError, redis.TimeoutError],
     )
 

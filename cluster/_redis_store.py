@@ -132,23 +132,26 @@ class RedisGone(redis.ConnectionError):
         return f"sweep {sweep_id} stopped: {way_out}"
 
 
+def retry_policy(url: str, retries: int, patience_s: float | None) -> NoAuthRetry:
+    """``retries`` attempts with exponential backoff, or with ``patience_s`` as long as
+    Redis stays away up to that many seconds (``PatientRetry``)."""
+    if patience_s is None:
+        return NoAuthRetry(ExponentialBackoff(cap=4.0, base=0.1), retries)
+    return PatientRetry(patience_s, redact(url))
+
+
 def connect(
     url: str, retries: int = 5, timeout: float = 5.0, patience_s: float | None = None
 ) -> redis.Redis:
     """A client that retries with exponential backoff on connection errors and timeouts
     (not on a refused password): ``retries`` times, or with ``patience_s`` for as long as
     Redis stays unreachable up to that many seconds (see ``PatientRetry``)."""
-    retry = (
-        NoAuthRetry(ExponentialBackoff(cap=4.0, base=0.1), retries)
-        if patience_s is None
-        else PatientRetry(patience_s, redact(url))
-    )
     return redis.Redis.from_url(
         url,
         decode_responses=True,
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
-        retry=retry,
+        retry=retry_policy(url, retries, patience_s),
         retry_on_error=[redis.ConnectionError, redis.TimeoutError],
         health_check_interval=15,
     )
