@@ -1,4 +1,4 @@
-"""Faults at scale on the control plane: 200 replayed trials, 16 at once, on Ray nodes of
+"""Faults at scale on the control plane: 120 replayed trials, 16 at once, on Ray nodes of
 logical CPUs. While the sweep runs a worker node is removed (and another added, as an
 autoscaler would), Redis is restarted, and the driver is killed; `sweep resume` finishes it.
 Then the sweep has every trial it asked for, Redis (trial table, leaderboard) and the Optuna
@@ -23,7 +23,7 @@ from sweep.cluster._optuna_journal import optuna_storage
 from tests.conftest import SWEEP, RedisServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-TRIALS = 200
+TRIALS = 120
 
 
 def _finished(store, sweep_id) -> int:
@@ -78,16 +78,16 @@ def test_a_node_lost_redis_restarted_and_the_driver_killed_during_one_sweep(
         _wait(lambda: store.list_sweeps(), 120, "the sweep record")
         sweep_id = store.list_sweeps()[0]["id"]
 
-        _wait(lambda: _finished(store, sweep_id) >= 30, 300, "30 finished trials")
+        _wait(lambda: _finished(store, sweep_id) >= 20, 300, "20 finished trials")
         cluster.remove_node(workers[0], allow_graceful=False)  # a worker node is lost
         cluster.add_node(num_cpus=8)
 
-        _wait(lambda: _finished(store, sweep_id) >= 80, 300, "80 finished trials")
+        _wait(lambda: _finished(store, sweep_id) >= 50, 300, "50 finished trials")
         server.stop()  # Redis restarts (append-only on)
         time.sleep(2.0)
         server.start()
 
-        _wait(lambda: _finished(store, sweep_id) >= 130, 300, "130 finished trials")
+        _wait(lambda: _finished(store, sweep_id) >= 80, 300, "80 finished trials")
         assert driver.poll() is None, driver.stdout.read()[-3000:]
         os.killpg(driver.pid, signal.SIGKILL)  # the driver dies mid-sweep
         driver.wait(30)

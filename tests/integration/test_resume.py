@@ -164,10 +164,13 @@ def test_trials_whose_checkpoint_is_gone_are_replaced_by_a_run_that_resumes_itse
     """Ray's snapshot can name a checkpoint that ``num_to_keep`` deleted just before the
     driver died; Ray then fails that trial on restore. Here every unfinished trial's
     checkpoints are deleted after the kill: those trials are LOST and a replacement run makes
-    up the count. That run's driver is killed too, after it checkpointed, and resumed."""
+    up the count. That run's driver is killed too, after it checkpointed, and resumed.
+    Replayed trials (what is tested is the driver's: Ray's restore and the replacement run)."""
     spec = write_spec(
         tmp_path,
         sweep_archive,
+        trial="replay",
+        replay={"epoch_seconds": 1.0, "checkpoint_bytes": 1024},
         trials=3,
         concurrency=2,
         asha={"max_epochs": 8, "grace_period": 8, "reduction_factor": 2},
