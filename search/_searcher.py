@@ -353,11 +353,13 @@ def make_searcher(
     how many trials that run owes (see the module's docstring)."""
     import optuna
 
+    from ._tpe import SplitOnceTPESampler
+
     metric, mode = spec.objectives
     if sampler is None:
         with warnings.catch_warnings():  # constant_liar and group are "experimental" in Optuna
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            sampler = optuna.samplers.TPESampler(
+            sampler = SplitOnceTPESampler(
                 n_startup_trials=spec.startup_trials,
                 seed=spec.seed + seed_offset,
                 constant_liar=spec.constant_liar,
