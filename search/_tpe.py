@@ -10,8 +10,15 @@ same. Its suggestions are the same as ``TPESampler``'s with the same arguments: 
 is reused only for the same trial, the same trials in the same states, and the same
 ``n_below``, so it is the split Optuna would have computed.
 
-The split is Optuna's own private ``_split_trials``; if a later Optuna renames it, the
-sampler works unchanged, only without the memo (``SPLIT_MEMO_ACTIVE`` says which).
+The same holds for the observations each parameter's Parzen estimators are built from:
+Optuna walks every trial of the study in Python, twice per parameter per suggestion. Here a
+finished trial's value of a parameter (its internal representation, under that parameter's
+distribution) is kept in a column indexed by trial number once, and each suggestion takes
+the rows it needs with numpy. Only finished trials are kept: their parameters never change.
+
+Both lean on Optuna's private ``_split_trials`` and ``_get_internal_repr``; if a later Optuna
+renames them, the sampler works unchanged, only without the memo (``SPLIT_MEMO_ACTIVE`` says
+which), and ``tests/search/test_tpe.py`` says so.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from __future__ import annotations
 import contextvars
 from typing import Any
 
+import numpy as np
 from optuna.samplers import TPESampler
 from optuna.samplers._tpe import sampler as _tpe_module
 
@@ -42,13 +50,32 @@ if SPLIT_MEMO_ACTIVE and _tpe_module._split_trials is _optuna_split:
     _tpe_module._split_trials = _split_trials_once
 
 
+class _Column:
+    """One parameter's internal values by trial number, for finished trials."""
+
+    def __init__(self) -> None:
+        self.values = np.zeros(0)
+        self.present = np.zeros(0, dtype=bool)  # the trial has the parameter
+        self.known = np.zeros(0, dtype=bool)  # the row is filled (the trial had finished)
+
+    def grow(self, size: int) -> None:
+        if size > len(self.known):
+            size = max(size, 2 * len(self.known), 64)
+            for name in ("values", "present", "known"):
+                old = getattr(self, name)
+                new = np.zeros(size, dtype=old.dtype)
+                new[: len(old)] = old
+                setattr(self, name, new)
+
+
 class SplitOnceTPESampler(TPESampler):
     """``TPESampler`` (same arguments, same suggestions) that splits the study once per
-    trial instead of once per parameter."""
+    trial instead of once per parameter, and reads finished trials' values from columns."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._split_memo: tuple[int, dict] = (-1, {})
+        self._columns: dict[tuple, _Column] = {}
 
     def sample_independent(self, study, trial, param_name, param_distribution):
         if self._split_memo[0] != trial.number:  # a new trial: the last one's split is stale
@@ -58,3 +85,24 @@ class SplitOnceTPESampler(TPESampler):
             return super().sample_independent(study, trial, param_name, param_distribution)
         finally:
             _memo.reset(token)
+
+    def _get_internal_repr(self, trials, search_space, study):
+        if _memo.get() is None or len(search_space) != 1 or self._is_multivariate(study):
+            return super()._get_internal_repr(trials, search_space, study)
+        ((name, distribution),) = search_space.items()
+        # the storage object in the key keeps its id from being reused by another study's
+        column = self._columns.setdefault(
+            (study._storage, study._study_id, name, distribution), _Column()
+        )
+        numbers = np.fromiter((t.number for t in trials), dtype=np.int64, count=len(trials))
+        column.grow(int(numbers.max()) + 1 if len(numbers) else 0)
+        values, present = column.values[numbers], column.present[numbers]
+        for i in np.flatnonzero(~column.known[numbers]):  # new trials, and running ones
+            trial = trials[i]
+            params = self._get_params(trial, study)
+            present[i] = name in params
+            values[i] = distribution.to_internal_repr(params[name]) if present[i] else 0.0
+            if trial.state.is_finished():
+                column.values[trial.number], column.present[trial.number] = values[i], present[i]
+                column.known[trial.number] = True
+        return {name: values[present]}
