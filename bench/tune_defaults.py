@@ -1,13 +1,14 @@
 """The service's own defaults, chosen on the simulator: one setting changed at a time.
 
 Each variant is the sweep's default spec with one key changed (ASHA's grace period,
-reduction factor and brackets; TPE's start-up trials, ``constant_liar`` and ``multivariate``;
-fidelity-aware against stock feedback), run by this service's searcher and Ray Tune's
-ASHAScheduler on the simulated clock (``sweep.search._simulate``) at each worker count,
-over the same seeds. Printed as JSON per worker count and variant: time to the target (within
-0.5 points of the table's best; quartiles over seeds), how many seeds reached it, the best at
-the budget, trial-epochs, and the ratio of the variant's median time to the default's with a
-bootstrap 95 % interval (under 1: the variant is faster).
+reduction factor and brackets; TPE's start-up trials, ``constant_liar`` and ``multivariate``,
+and the two together as Optuna 5 defaults them; fidelity-aware against stock feedback), run
+by this service's searcher and Ray Tune's ASHAScheduler on the simulated clock
+(``sweep.search._simulate``) at each worker count, over the same seeds. Printed as JSON per
+worker count and variant: time to the target (within 0.5 points of the table's best;
+quartiles over seeds), how many seeds reached it, the best at the budget, trial-epochs, and
+the ratio of the variant's median time to the default's with a bootstrap 95 % interval
+(under 1: the variant is faster).
 
     python bench/tune_defaults.py --workers 2,32 --seeds 20
     python bench/tune_defaults.py --quick
@@ -41,6 +42,8 @@ VARIANTS: dict[str, dict] = {
     "startup_trials=20": {"startup_trials": 20},
     "constant_liar": {"constant_liar": True},
     "multivariate": {"multivariate": True},
+    # Optuna 5's own TPE defaults, which plain Optuna in bench/simulate.py runs with
+    "constant_liar+multivariate": {"constant_liar": True, "multivariate": True},
     "feedback=complete": {"feedback": "complete"},
 }
 
