@@ -77,6 +77,11 @@ class SplitOnceTPESampler(TPESampler):
         self._split_memo: tuple[int, dict] = (-1, {})
         self._columns: dict[tuple, _Column] = {}
 
+    def __getstate__(self) -> dict:
+        """Pickled (in Ray Tune's searcher snapshot) without the memo and the columns: they
+        are rebuilt from the study on the next suggestion."""
+        return {**self.__dict__, "_split_memo": (-1, {}), "_columns": {}}
+
     def sample_independent(self, study, trial, param_name, param_distribution):
         if self._split_memo[0] != trial.number:  # a new trial: the last one's split is stale
             self._split_memo = (trial.number, {})

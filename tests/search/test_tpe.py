@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import optuna
 import pytest
 
@@ -88,3 +90,19 @@ def test_the_study_is_split_once_per_trial_not_once_per_parameter(monkeypatch):
     )
     plain.optimize(_objective, n_trials=15)
     assert len(calls) > 8 * 10
+
+
+def test_a_pickled_sampler_leaves_its_caches_behind_and_goes_on_suggesting_the_same():
+    """Ray Tune pickles the searcher, sampler included, in every experiment snapshot."""
+    sampler = SplitOnceTPESampler(seed=1, n_startup_trials=5, **INDEPENDENT)
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(_objective, n_trials=12)
+    assert sampler._columns and sampler._split_memo[1]
+    copy = pickle.loads(pickle.dumps(sampler))
+    assert copy._columns == {} and copy._split_memo == (-1, {})
+    again = optuna.create_study(sampler=copy)
+    for trial in study.trials:
+        again.add_trial(trial)
+    study.optimize(_objective, n_trials=4)
+    again.optimize(_objective, n_trials=4)
+    assert [t.params for t in again.trials] == [t.params for t in study.trials]
