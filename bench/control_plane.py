@@ -150,7 +150,7 @@ def utilization(trials: dict, slots: int) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=int, default=2000)
+    parser.add_argument("--trials", type=int, default=None, help="2000 (--quick: 200)")
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--nodes", type=int, default=4, help="worker nodes (4)")
     parser.add_argument("--cpus-per-node", type=int, default=16)
@@ -160,8 +160,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="200 trials, 16 at once, 0.2 s")
     args = parser.parse_args(argv)
     if args.quick:
-        args.trials, args.concurrency, args.nodes, args.cpus_per_node = 200, 16, 2, 8
+        args.concurrency, args.nodes, args.cpus_per_node = 16, 2, 8
         args.epoch_seconds = 0.2
+    if args.trials is None:
+        args.trials = 200 if args.quick else 2000
     sizes = sorted({int(v) for v in (args.at or "").split(",") if v} | {args.trials})
     sizes = [s for s in sizes if s <= args.trials] or [args.trials]
     if min(args.trials, args.concurrency, args.nodes, args.cpus_per_node) < 1:

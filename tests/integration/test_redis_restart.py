@@ -113,12 +113,15 @@ def test_redis_away_longer_than_the_patience_stops_the_driver_with_the_way_out(
 ):
     """SWEEP_REDIS_PATIENCE_S=4 and Redis stays down: the driver ends with one line naming
     the wait, the setting and `sweep resume ID` (exit 1, no traceback); once Redis is back,
-    that resume finishes the sweep with every trial run to its last epoch."""
+    that resume finishes the sweep with every trial run to its last epoch. Replayed trials:
+    what is tested is the driver's."""
     server = RedisServer(tmp_path_factory.mktemp("redis-gone")).start()
     try:
         spec = write_spec(
             tmp_path,
             sweep_archive,
+            trial="replay",
+            replay={"epoch_seconds": 3.0, "checkpoint_bytes": 1024},
             trials=2,
             concurrency=2,
             asha={"max_epochs": 3, "grace_period": 3, "reduction_factor": 2},
