@@ -5,9 +5,9 @@ logical CPUs, e.g. 4 nodes x 16), and one sweep of ``trial: replay`` trials (the
 epoch time and report a learning curve: no training) run by the real driver, searcher, ASHA,
 Redis callback and Ray Tune checkpoints. Printed as JSON, at the sweep sizes of ``--at``:
 trial-slot utilization (slot-seconds occupied by trials, and in epochs, over slots x time),
-trials launched per second, the searcher's suggestion latency (p50/p99) as the study grows,
-the driver's memory per finished trial, Redis memory per trial (state and the Optuna journal
-apart), the event stream's length, Ray Tune's experiment snapshot time, and the latency of
+trials launched per second, the searcher's suggestion latency (p50/p99, wall time and the
+driver thread's CPU time) as the study grows, the driver's memory per finished trial and its
+growth between sizes, Redis memory per trial (state and the Optuna journal apart), the event stream's length, Ray Tune's experiment snapshot time, and the latency of
 ``sweep status``, ``sweep trials --top 10`` and ``sweep list`` at the end.
 
     python bench/control_plane.py                      # 2,000 trials, 64 at once, 10 s epochs
@@ -17,7 +17,7 @@ apart), the event stream's length, Ray Tune's experiment snapshot time, and the 
 from __future__ import annotations
 
 import argparse
-import contextlib
+import itertools
 import json
 import os
 import platform
@@ -55,7 +55,9 @@ class Probe:
     the experiment snapshot time, and memory when the sweep reaches each size."""
 
     def __init__(self, sizes: list[int]) -> None:
-        self.suggest: list[tuple[int, float]] = []  # (trials suggested before, seconds)
+        # (trials suggested before, wall seconds, the driver thread's CPU seconds): on a
+        # crowded machine the wall time is mostly waiting for a core; the CPU time is the cost
+        self.suggest: list[tuple[int, float, float]] = []
         self.snapshots: list[float] = []
         self.memory: dict[int, float] = {}
         self.sizes = sizes
@@ -71,11 +73,15 @@ class Probe:
         save = _ExperimentCheckpointManager.sync_up_experiment_state
 
         def timed_suggest(searcher, trial_id):
-            began = time.perf_counter()
-            try:
-                return suggest(searcher, trial_id)
-            finally:
-                probe.suggest.append((len(probe.suggest), time.perf_counter() - began))
+            began, cpu = time.perf_counter(), time.thread_time()
+            params = suggest(searcher, trial_id)
+            # only suggestions that made a trial: with every slot taken the searcher answers
+            # None at once (Ray asks again when a trial ends), which says nothing of its cost
+            if isinstance(params, dict):
+                probe.suggest.append(
+                    (len(probe.suggest), time.perf_counter() - began, time.thread_time() - cpu)
+                )
+            return params
 
         def timed_save(manager, *args, **kwargs):
             began = time.perf_counter()
@@ -174,11 +180,20 @@ def main(argv: list[str] | None = None) -> int:
     from ray.cluster_utils import Cluster
 
     from sweep.cluster import RedisStateStore
+    from sweep.cluster._malloc import limit_malloc_arenas
     from sweep.cluster._runner import execute_sweep
     from sweep.search import parse_sweep_spec, spec_to_dict
 
+    # as `sweep launch` and the Ray job do before Ray starts: the driver's arenas (_malloc);
+    # MALLOC_ARENA_MAX in the environment wins (e.g. 16 measures glibc's default on 2 cores)
+    limit_malloc_arenas()
     probe = Probe(sizes)
     probe.install()
+    # stdout is the JSON alone: Ray's processes inherit file descriptor 1 and print warnings
+    # there (even at shutdown), so it points at stderr until the report is written
+    sys.stdout.flush()
+    json_out = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
     port = _free_port()
     with tempfile.TemporaryDirectory() as folder:
         server = subprocess.Popen(
@@ -219,8 +234,7 @@ def main(argv: list[str] | None = None) -> int:
             store.create_sweep(sweep_id, spec_to_dict(spec), spec.storage)
             began = time.monotonic()
             rss_before = _rss_mb()
-            with contextlib.redirect_stdout(sys.stderr):  # Ray Tune's banner: stdout is JSON
-                execute_sweep(sweep_id, url, progress=False, extra_callbacks=[probe.callback()])
+            execute_sweep(sweep_id, url, progress=False, extra_callbacks=[probe.callback()])
             wall = time.monotonic() - began
             record = store.get_sweep(sweep_id)
             trials = store.trials(sweep_id)
@@ -233,14 +247,24 @@ def main(argv: list[str] | None = None) -> int:
             }
             suggestion = {}
             for size in sizes:
-                window = [s for n, s in probe.suggest if n < size][-200:]
+                window = [(wall, cpu) for n, wall, cpu in probe.suggest if n < size][-200:]
+                walls, cpus = [w for w, _ in window], [c for _, c in window]
                 suggestion[str(size)] = {
-                    "p50_ms": round(1000 * (_percentile(window, 0.5) or 0), 2),
-                    "p99_ms": round(1000 * (_percentile(window, 0.99) or 0), 2),
+                    "p50_ms": round(1000 * (_percentile(walls, 0.5) or 0), 2),
+                    "p99_ms": round(1000 * (_percentile(walls, 0.99) or 0), 2),
+                    "cpu_p50_ms": round(1000 * (_percentile(cpus, 0.5) or 0), 2),
+                    "cpu_p99_ms": round(1000 * (_percentile(cpus, 0.99) or 0), 2),
                 }
             memory = {
                 str(size): round(1024 * (mb - rss_before) / size, 1)
                 for size, mb in probe.memory.items()
+            }
+            # what each further finished trial adds, between successive sizes: the figure the
+            # target is about (the first trials also pay for imports and Ray Tune's setup)
+            grown = sorted(probe.memory.items())
+            growth = {
+                f"{a}-{b}": round(1024 * (mb_b - mb_a) / (b - a), 1)
+                for (a, mb_a), (b, mb_b) in itertools.pairwise(grown)
             }
             report = {
                 "benchmark": "control_plane",
@@ -256,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
                 "utilization": utilization(trials, args.concurrency),
                 "suggestion_latency_by_study_size": suggestion,
                 "driver_kb_per_finished_trial": memory,
+                "driver_kb_growth_per_trial_between_sizes": growth,
                 "redis_bytes_per_trial": {
                     k: round(v / max(1, len(trials)))
                     for k, v in _redis_memory(client, sweep_id).items()
@@ -270,12 +295,12 @@ def main(argv: list[str] | None = None) -> int:
                 },
                 "cli_seconds_at_end": cli,
             }
-            print(json.dumps(report, indent=2))
         finally:
             ray.shutdown()
             cluster.shutdown()
             server.terminate()
             server.wait(10)
+    print(json.dumps(report, indent=2), file=json_out, flush=True)
     return 0
 
 

@@ -498,7 +498,11 @@ def test_control_plane_quick_runs_every_replayed_trial_on_several_nodes():
     assert 0 < use["in_epochs"] <= use["occupied"] <= 1 and use["trials_per_second"] > 0
     latency = result["suggestion_latency_by_study_size"]["120"]
     assert set(result["suggestion_latency_by_study_size"]) == {"60", "120"}
+    # memory read at both sizes, so the growth between them is a figure, not a guess
+    assert set(result["driver_kb_per_finished_trial"]) == {"60", "120"}
+    assert set(result["driver_kb_growth_per_trial_between_sizes"]) == {"60-120"}
     assert 0 < latency["p50_ms"] <= latency["p99_ms"]
+    assert 0 < latency["cpu_p50_ms"] <= latency["cpu_p99_ms"]
     redis_bytes = result["redis_bytes_per_trial"]
     assert redis_bytes["state_bytes"] > 0 and redis_bytes["journal_bytes"] > 0
     assert result["events_stream_length"] >= 2 * 120  # started and finished, at least
