@@ -15,6 +15,7 @@ from sweep.states import TrialStatus
 
 from ._artifacts import metadata_sha256
 from ._callback import CancelStopper, ProgressCallback, RedisStateCallback
+from ._malloc import limit_malloc_arenas
 from ._optuna_journal import optuna_storage
 from ._redis_store import RedisGone, RedisStateStore
 from ._settings import redis_patience_s
@@ -28,6 +29,7 @@ def ensure_ray(address: str | None = None, **init_kwargs: Any) -> None:
     """Connect to ``address`` (or RAY_ADDRESS, as inside a Ray job), else start a local Ray
     bound to 127.0.0.1."""
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+    limit_malloc_arenas()  # before Ray starts its threads: see _malloc
     import ray
 
     if ray.is_initialized():
@@ -226,6 +228,8 @@ def execute_sweep(
 
     ``extra_callbacks``: more Ray Tune callbacks (benchmarks measure the run with them)."""
     import ray
+
+    limit_malloc_arenas()  # the driver's memory per finished trial: see _malloc (and ensure_ray)
 
     from sweep.search import (
         finished_ray_trials,
