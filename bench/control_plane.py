@@ -7,8 +7,10 @@ Redis callback and Ray Tune checkpoints. Printed as JSON, at the sweep sizes of 
 trial-slot utilization (slot-seconds occupied by trials, and in epochs, over slots x time),
 trials launched per second, the searcher's suggestion latency (p50/p99, wall time and the
 driver thread's CPU time) as the study grows, the driver's memory per finished trial and its
-growth between sizes, Redis memory per trial (state and the Optuna journal apart), the event stream's length, Ray Tune's experiment snapshot time, and the latency of
-``sweep status``, ``sweep trials --top 10`` and ``sweep list`` at the end.
+growth between sizes, Redis memory per trial (state and the Optuna journal apart), the
+event stream's length, Ray Tune's experiment snapshot time, and the latency of ``sweep status``,
+``sweep trials --top 10`` and ``sweep list`` at the end, then again with the sweep's trials
+copied up to the sizes of ``--cli-at``.
 
     python bench/control_plane.py                      # 2,000 trials, 64 at once, 10 s epochs
     python bench/control_plane.py --quick              # 200 trials, 16 at once, 0.2 s epochs
@@ -132,6 +134,40 @@ def _timed_cli(args: list[str], env: dict) -> float:
     return round(time.perf_counter() - began, 3)
 
 
+def _cli_seconds(sweep_id: str, env: dict, repeats: int = 3) -> dict:
+    """Median seconds of `sweep status`, `sweep trials --top 10` and `sweep list`, each run
+    as a user would (a fresh process: Python's start and imports included)."""
+    commands = {
+        "status": ["status", sweep_id],
+        "trials_top_10": ["trials", sweep_id, "--top", "10"],
+        "list": ["list"],
+    }
+    return {
+        name: statistics.median(_timed_cli(args, env) for _ in range(repeats))
+        for name, args in commands.items()
+    }
+
+
+def copy_trials(client, keys, sweep_id: str, size: int) -> None:
+    """Grow the sweep's trial table and leaderboard to ``size`` with copies of its own
+    finished trials under new ids (what `sweep status` and `trials` read), so the commands
+    can be timed at sweep sizes this machine cannot run."""
+    rows = client.hgetall(keys.trials(sweep_id))
+    scores = dict(client.zrange(keys.leaderboard(sweep_id), 0, -1, withscores=True))
+    originals = sorted(rows)
+    with client.pipeline(transaction=False) as pipe:
+        for n in range(len(rows), size):
+            source = originals[n % len(originals)]
+            record = json.loads(rows[source])
+            record["trial_id"] = copy_id = f"{source.decode()}_copy{n}"
+            pipe.hset(keys.trials(sweep_id), copy_id, json.dumps(record))
+            if source in scores:
+                pipe.zadd(keys.leaderboard(sweep_id), {copy_id: scores[source]})
+            if n % 1000 == 0:
+                pipe.execute()
+        pipe.execute()
+
+
 def utilization(trials: dict, slots: int) -> dict:
     """Slot-seconds occupied by trials (start to end) and spent in epochs, over slots x the
     time from the first start to the last end."""
@@ -163,6 +199,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=4, help="ASHA max epochs (4)")
     parser.add_argument("--epoch-seconds", type=float, default=10.0)
     parser.add_argument("--at", default=None, help="sweep sizes to report at (e.g. 200,1000)")
+    parser.add_argument(
+        "--cli-at",
+        default="2000,10000",
+        help="after the sweep, copy its trials up to these sizes and time the CLI again",
+    )
     parser.add_argument("--quick", action="store_true", help="200 trials, 16 at once, 0.2 s")
     args = parser.parse_args(argv)
     if args.quick:
@@ -240,11 +281,18 @@ def main(argv: list[str] | None = None) -> int:
             trials = store.trials(sweep_id)
             client = redis.Redis(port=port)
             env = {**os.environ, "SWEEP_REDIS_URL": url}
-            cli = {
-                "status": _timed_cli(["status", sweep_id], env),
-                "trials_top_10": _timed_cli(["trials", sweep_id, "--top", "10"], env),
-                "list": _timed_cli(["list"], env),
+            cli = _cli_seconds(sweep_id, env)
+            redis_per_trial = {  # before the copies below
+                k: round(v / max(1, len(trials)))
+                for k, v in _redis_memory(client, sweep_id).items()
             }
+            events = client.xlen(f"sweep:{sweep_id}:events")
+            cli_copied = {}
+            for size in sorted({int(v) for v in args.cli_at.split(",") if v}):
+                if size > len(trials):
+                    copy_trials(client, store.keys, sweep_id, size)
+                    rows = client.hlen(store.keys.trials(sweep_id))
+                    cli_copied[str(size)] = {"trial_rows": rows, **_cli_seconds(sweep_id, env)}
             suggestion = {}
             for size in sizes:
                 window = [(wall, cpu) for n, wall, cpu in probe.suggest if n < size][-200:]
@@ -281,11 +329,8 @@ def main(argv: list[str] | None = None) -> int:
                 "suggestion_latency_by_study_size": suggestion,
                 "driver_kb_per_finished_trial": memory,
                 "driver_kb_growth_per_trial_between_sizes": growth,
-                "redis_bytes_per_trial": {
-                    k: round(v / max(1, len(trials)))
-                    for k, v in _redis_memory(client, sweep_id).items()
-                },
-                "events_stream_length": client.xlen(f"sweep:{sweep_id}:events"),
+                "redis_bytes_per_trial": redis_per_trial,
+                "events_stream_length": events,
                 "experiment_snapshot_s": {
                     "count": len(probe.snapshots),
                     "p50": round(statistics.median(probe.snapshots), 4)
@@ -294,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
                     "max": round(max(probe.snapshots), 4) if probe.snapshots else None,
                 },
                 "cli_seconds_at_end": cli,
+                "cli_seconds_with_copied_trials": cli_copied,
             }
         finally:
             ray.shutdown()

@@ -384,7 +384,7 @@ def status(sweep_id, redis_url, prefix, watch, as_json):
 
 @click.command()
 @click.argument("sweep_id")
-@click.option("--top", type=int, default=None, help="Only the N best trials.")
+@click.option("--top", type=click.IntRange(min=1), default=None, help="Only the N best trials.")
 @store_options
 @click.option("--json", "as_json", is_flag=True)
 @cli_errors

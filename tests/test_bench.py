@@ -492,7 +492,9 @@ def test_tune_defaults_quick_changes_one_setting_at_a_time(tmp_path):
 @pytest.mark.slow
 def test_control_plane_quick_runs_every_replayed_trial_on_several_nodes():
     # --quick with 120 trials, not its 200: the suite's time (the scale is 16 at once)
-    result = run_bench("control_plane.py", "--trials", 120, "--at", "60", timeout=900)
+    result = run_bench(
+        "control_plane.py", "--trials", 120, "--at", "60", "--cli-at", "1000", timeout=900
+    )
     assert result["status"] == "succeeded" and result["finished_trials"] == result["trials"] == 120
     use = result["utilization"]
     assert 0 < use["in_epochs"] <= use["occupied"] <= 1 and use["trials_per_second"] > 0
@@ -507,6 +509,9 @@ def test_control_plane_quick_runs_every_replayed_trial_on_several_nodes():
     assert redis_bytes["state_bytes"] > 0 and redis_bytes["journal_bytes"] > 0
     assert result["events_stream_length"] >= 2 * 120  # started and finished, at least
     assert all(seconds > 0 for seconds in result["cli_seconds_at_end"].values())
+    copied = result["cli_seconds_with_copied_trials"]["1000"]  # the CLI timed on 1,000 rows
+    assert copied.pop("trial_rows") == 1000
+    assert set(copied) == {"status", "trials_top_10", "list"} and min(copied.values()) > 0
 
 
 @pytest.mark.slow

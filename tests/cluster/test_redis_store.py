@@ -73,6 +73,32 @@ def test_trials_leaderboard_and_events(redis_url):
     assert [e["trial_id"] for e in store.events("s3")] == ["a", "b", "c", "d"]
 
 
+def test_ranked_trials_reads_only_the_rows_asked_for_and_keeps_the_full_order(redis_url):
+    store = RedisStateStore(redis_url)
+    store.create_sweep("r", {}, "/runs")
+    scores = {"a": 0.7, "b": 0.9, "c": None, "d": 0.8, "e": None, "f": 0.6}
+    for tid, score in scores.items():
+        store.write_trial("r", tid, {"trial_id": tid, "best": score}, score, "reported")
+    whole = [r["trial_id"] for r in store.ranked_trials("r", "max")]
+    assert whole == ["b", "d", "a", "f", "c", "e"]
+    for top in range(1, 8):  # within the scored trials, into the unscored, past the end
+        assert [r["trial_id"] for r in store.ranked_trials("r", "max", top)] == whole[:top]
+    assert [r["trial_id"] for r in store.ranked_trials("r", "min", 5)] == ["f", "a", "d", "b", "c"]
+    assert store.ranked_trials("r", "max", 0) == []
+
+    # the top rows come from the leaderboard alone: the table is never read whole
+    reads = []
+    client = store._client
+    original = client.hgetall
+    client.hgetall = lambda *a, **k: reads.append(a) or original(*a, **k)
+    assert [r["trial_id"] for r in store.ranked_trials("r", "max", 2)] == ["b", "d"]
+    assert reads == []
+    # a scored trial whose row is missing: the whole table is read and the order still holds
+    client.hdel(store.keys.trials("r"), "d")
+    assert [r["trial_id"] for r in store.ranked_trials("r", "max", 2)] == ["b", "a"]
+    assert reads
+
+
 def test_two_prefixes_never_mix(redis_url):
     a, b = RedisStateStore(redis_url, "teamA:"), RedisStateStore(redis_url, "teamB:")
     a.create_sweep("x", {}, "/a")
@@ -279,3 +305,14 @@ def test_a_bad_redis_patience_is_refused_before_anything_is_recorded(args, redis
     assert "SWEEP_REDIS_PATIENCE_S='soon' is not a number of seconds above 0" in result.output
     assert "Traceback" not in result.output
     assert [s["id"] for s in store.list_sweeps()] == ["s"] and store.get_sweep("s") == before
+
+
+def test_trials_top_below_one_is_refused_with_exit_2(redis_url):
+    from click.testing import CliRunner
+
+    from sweep.cluster import main
+
+    store = RedisStateStore(redis_url)
+    store.create_sweep("t", {"mode": "max", "metric": "val_accuracy"}, "/runs")
+    result = CliRunner().invoke(main, ["trials", "t", "--top", "0", "--redis-url", redis_url])
+    assert result.exit_code == 2 and "--top" in result.output and "x>=1" in result.output
