@@ -3,9 +3,9 @@
 glibc gives each new thread its own malloc arena, up to 8 per core (512 on a 64-core head),
 and an arena's freed pages mostly stay with the process. A sweep's driver runs through many
 short-lived threads (Ray Tune's TensorBoard writers, one per trial; Ray's own), so its resident
-memory grew by about 250 KB per finished trial in ``bench/control_plane.py`` while the Python
-objects it kept grew by about 80 KB (tracemalloc). Capping the arenas, as ``MALLOC_ARENA_MAX``
-does for services that run many threads, keeps the rest from piling up.
+memory grew per finished trial by several times what its Python objects grew by (figures in
+docs/benchmarks.md, "The control plane at scale"). Capping the arenas, as ``MALLOC_ARENA_MAX``
+does for services that run many threads, keeps that fragmentation from piling up.
 """
 
 from __future__ import annotations

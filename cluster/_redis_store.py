@@ -365,8 +365,7 @@ class RedisStateStore:
             raw = self._client.hmget(self.keys.trials(sweep_id), ids) if ids else []
             if all(r is not None for r in raw):
                 return [json.loads(r) for r in raw]
-            # a scored id without its row (written apart, never in one transaction): the
-            # whole table, as below
+            # a scored id without its row (a damaged table): read it all, as below
         table = self.trials(sweep_id)
         order = [t for t, _ in self.leaderboard(sweep_id, mode)]
         order += sorted(t for t in table if t not in order)
