@@ -358,8 +358,8 @@ class RedisStateStore:
             if top < 1:
                 return []
             ids = [t for t, _ in self.leaderboard(sweep_id, mode, top)]
-            if len(ids) < top:
-                scored = set(self._client.zrange(self.keys.leaderboard(sweep_id), 0, -1))
+            if len(ids) < top:  # the leaderboard is all in ``ids``: add unscored trials
+                scored = set(ids)
                 every = self._client.hkeys(self.keys.trials(sweep_id))
                 ids += sorted(t for t in every if t not in scored)[: top - len(ids)]
             raw = self._client.hmget(self.keys.trials(sweep_id), ids) if ids else []

@@ -227,9 +227,8 @@ def execute_sweep(
     """Run (or resume) the sweep recorded in Redis; returns the final sweep record.
 
     ``extra_callbacks``: more Ray Tune callbacks (benchmarks measure the run with them)."""
+    limit_malloc_arenas()  # before Ray is imported here (ensure_ray's call comes later): _malloc
     import ray
-
-    limit_malloc_arenas()  # the driver's memory per finished trial: see _malloc (and ensure_ray)
 
     from sweep.search import (
         finished_ray_trials,
