@@ -98,8 +98,11 @@ def _arm(encoder: str, args, spec, data) -> dict:
 
 def linear_probe(data, args, n_train: int = 6000, n_val: int = 2000) -> dict:
     """What the language model's forward LSTM knows before any fine-tuning: scikit-learn's
-    logistic regression on its mean- and max-pooled states (frozen), against the same LSTM
-    randomly initialised; and how large those states are."""
+    logistic regression on its mean-pooled, max-pooled and both pooled states (frozen),
+    against the same LSTM randomly initialised; how large those states are, and how much
+    each pooled feature varies from one review to the next (the median over units of its
+    standard deviation across reviews: a feature that barely varies cannot tell reviews
+    apart)."""
     import keras
     import numpy as np
     from sklearn.linear_model import LogisticRegression
@@ -111,13 +114,14 @@ def linear_probe(data, args, n_train: int = 6000, n_val: int = 2000) -> dict:
     x_val = sequence_view(data.x_val[:n_val], args.vocab_size, args.sequence_length)
 
     def pooled(net, ids):
-        out = []
+        means, maxes = [], []
         for i in range(0, len(ids), 250):
             batch = ids[i : i + 250]
             states, real = net.predict(batch, verbose=0), (batch != 0)[..., None]
-            mean = (states * real).sum(1) / np.maximum(real.sum(1), 1)
-            out.append(np.concatenate([mean, np.where(real, states, -9.0).max(1)], axis=1))
-        return np.concatenate(out)
+            means.append((states * real).sum(1) / np.maximum(real.sum(1), 1))
+            maxes.append(np.where(real, states, -9.0).max(1))
+        mean, top = np.concatenate(means), np.concatenate(maxes)
+        return {"mean": mean, "max": top, "mean+max": np.concatenate([mean, top], axis=1)}
 
     result = {}
     for name, weights in (("language_model", data.language_model), ("random", None)):
@@ -130,10 +134,25 @@ def linear_probe(data, args, n_train: int = 6000, n_val: int = 2000) -> dict:
             embedding.set_weights(weights["embedding"])
             lstm.set_weights(weights["lstm_0"])
         features, val_features = pooled(net, x), pooled(net, x_val)
-        probe = LogisticRegression(max_iter=2000).fit(features, data.y_train[:n_train])
+        accuracy = {
+            pool: round(
+                float(
+                    LogisticRegression(max_iter=2000)
+                    .fit(features[pool], data.y_train[:n_train])
+                    .score(val_features[pool], data.y_val[:n_val])
+                ),
+                4,
+            )
+            for pool in features
+        }
         result[name] = {
-            "val_accuracy": round(float(probe.score(val_features, data.y_val[:n_val])), 4),
-            "mean_abs_state": round(float(np.abs(features).mean()), 4),
+            "val_accuracy": accuracy["mean+max"],
+            "val_accuracy_by_pooling": accuracy,
+            "mean_abs_state": round(float(np.abs(features["mean+max"]).mean()), 4),
+            "spread_across_reviews": {
+                pool: round(float(np.median(features[pool].std(axis=0))), 4)
+                for pool in ("mean", "max")
+            },
         }
     return {"n_train": len(x), "n_validation": len(x_val), **result}
 

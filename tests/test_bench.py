@@ -538,8 +538,13 @@ def test_pretrain_ablation_quick(tmp_path):
         assert len(arm["val_accuracy_by_epoch"]) == 2 and 0 <= arm["test_accuracy"] <= 1
     probe = result["linear_probe"]
     assert set(probe) == {"n_train", "n_validation", "language_model", "random"}
-    assert 0 <= probe["language_model"]["val_accuracy"] <= 1
-    assert probe["language_model"]["mean_abs_state"] > 0
+    for net in ("language_model", "random"):
+        found = probe[net]
+        assert set(found["val_accuracy_by_pooling"]) == {"mean", "max", "mean+max"}
+        assert found["val_accuracy"] == found["val_accuracy_by_pooling"]["mean+max"]
+        assert all(0 <= a <= 1 for a in found["val_accuracy_by_pooling"].values())
+        assert found["mean_abs_state"] > 0
+        assert all(s > 0 for s in found["spread_across_reviews"].values())
     lm = result["language_model"]
     # 120 labelled training reviews less the 20 % validation split, and the unlabelled ones
     assert lm["reused"] is False and lm["perplexity"] > 1 and lm["reviews"] == 96 + 120
