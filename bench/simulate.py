@@ -33,6 +33,7 @@ import numpy as np
 
 from sweep.search import parse_sweep_spec
 from sweep.search._simulate import METHODS, Clock, Outcome, record_best, simulate
+from sweep.search._space import param_name
 from sweep.search._surrogate import CurveTable, Surrogate, Tabular, cross_validate
 
 ALL_METHODS = (*METHODS, "kerastuner_hyperband")
@@ -96,7 +97,8 @@ def simulate_keras_tuner(spec, curves, workers: int, seed: int, budget_s: float,
         if trial.status != trial_module.TrialStatus.RUNNING:
             return False
         values = trial.hyperparameters.values
-        config = spec.space(optuna.trial.FixedTrial(values))
+        named = {param_name(k, values): v for k, v in values.items()}  # as the space draws them
+        config = spec.space(optuna.trial.FixedTrial(named))
         key = json.dumps(config, sort_keys=True)
         curve = drawn.setdefault(key, curves.curve(config, rng))
         first = int(values.get("tuner/initial_epoch", 0)) + 1

@@ -1,7 +1,8 @@
 """The search space: typed parameter ranges, validated, sampled define-by-run by Optuna.
 
 Conditional parameters only exist where they matter: ``layers`` for ``stacked_lstm``,
-``pooling`` for ``bilstm`` (and ``lstm`` in a space that searches the encoder), ``conv_*``
+``pooling`` for ``bilstm`` (and ``lstm`` in a space that searches the encoder; see
+:func:`param_name` for its name in the study), ``conv_*``
 for ``conv_lstm``, ``ngram_dim`` with n-grams on, ``encoder_rate`` and ``unfreeze`` with a
 pre-trained encoder. The language-model encoder fixes ``embedding_dim`` and ``units`` to the
 language model's: the largest of the space.
@@ -100,6 +101,18 @@ SHARED_PARAMS = (
     "batch_size",
     "ngram_buckets",
 )
+
+
+def param_name(name: str, config: dict[str, Any]) -> str:
+    """The Optuna parameter that draws ``name`` for a configuration that drew ``config``.
+
+    The pooling that works depends on where the encoder starts (max from scratch, mean from
+    the language model: docs/models.md), and TPE's default sampler models each parameter
+    alone, so it cannot see that. A pre-trained encoder's trials draw their pooling as
+    ``pooling_<encoder>``: TPE learns the pooling of each start apart. Every other name,
+    and pooling from scratch, is the configuration's own."""
+    encoder = config.get("encoder", "scratch")
+    return f"{name}_{encoder}" if name == "pooling" and encoder != "scratch" else name
 
 
 def _c(*values: Any) -> Choice:
@@ -253,7 +266,7 @@ class SearchSpace:
         if arch == "stacked_lstm":
             config["layers"] = self.layers.suggest(trial, "layers")
         if arch == "bilstm" or (arch == "lstm" and searches_encoder):
-            config["pooling"] = self.pooling.suggest(trial, "pooling")
+            config["pooling"] = self.pooling.suggest(trial, param_name("pooling", config))
         if arch == "conv_lstm":
             config["conv_filters"] = self.conv_filters.suggest(trial, "conv_filters")
             config["conv_kernel_size"] = self.conv_kernel_size.suggest(trial, "conv_kernel_size")

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._space import Choice, FloatRange, IntRange, SearchSpace
+from ._space import Choice, FloatRange, IntRange, SearchSpace, param_name
 
 
 @dataclass(frozen=True)
@@ -76,8 +76,8 @@ def warm_start_points(
                 continue
             if reason:
                 out.notes.append(f"{source.label}: dropped {name} ({name} {reason})")
-            else:
-                point[name] = value
+            else:  # named as the trial draws it, so the enqueued value is the one used
+                point[param_name(name, source.config)] = value
         key = tuple(sorted(point.items()))
         if point and key not in seen:
             seen.add(key)

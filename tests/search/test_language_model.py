@@ -9,10 +9,17 @@ import sys
 from dataclasses import replace
 
 import numpy as np
+import optuna
 import pytest
 
 from sweep.data import pretraining_texts
-from sweep.search import SearchSpace, SpecError, parse_sweep_spec
+from sweep.search import (
+    SearchSpace,
+    SpecError,
+    WarmSource,
+    parse_sweep_spec,
+    warm_start_points,
+)
 from sweep.search._pretrain import (
     cache_key,
     lm_settings,
@@ -21,6 +28,7 @@ from sweep.search._pretrain import (
     run_pretraining,
     snapshot_location,
 )
+from sweep.search._space import param_name
 from sweep.search._trial import start_encoder, trial_configs
 from tests import _synthetic
 from tests.search.test_sweep_spec import _sample
@@ -138,6 +146,32 @@ def test_the_lm_encoder_fixes_its_sizes_and_fine_tuning_is_drawn_only_when_pretr
     assert {(c["embedding_dim"], c["units"]) for c in configs if c["encoder"] != "lm"} > {(16, 8)}
     # a space that does not search the encoder draws as before
     assert all("encoder" not in c for c in _sample(SearchSpace(), 10))
+
+
+def test_a_pretrained_encoders_pooling_is_its_own_optuna_parameter_and_warm_starts_keep_it():
+    space = parse_sweep_spec({"space": {**LM_SPACE, "pooling": ["max", "mean"]}}).space
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
+    drawn = []
+    for _ in range(40):
+        trial = study.ask()
+        config = space(trial)
+        study.tell(trial, 0.5)
+        drawn.append((config, trial.params))
+    drawn = [(c, params) for c, params in drawn if "pooling" in c]  # not conv_lstm
+    names: dict[str, set[str]] = {}
+    for config, params in drawn:
+        names.setdefault(config["encoder"], set()).update(p for p in params if "pooling" in p)
+    # TPE models each start's pooling apart; the configuration keeps the model's key
+    assert names == {"scratch": {"pooling"}, "vectors": {"pooling_vectors"}, "lm": {"pooling_lm"}}
+    for config, params in drawn:
+        assert config["pooling"] == params[param_name("pooling", config)]
+    # a warm start enqueues the pooling under the name the new trial draws it with
+    source = {"architecture": "bilstm", "encoder": "lm", "pooling": "mean", "dropout": 0.2}
+    warm = warm_start_points([WarmSource("old/1", "fp", source)], space, "fp")
+    assert warm.points[0]["pooling_lm"] == "mean" and "pooling" not in warm.points[0]
+    study.enqueue_trial(warm.points[0])
+    trial = study.ask()
+    assert space(trial)["pooling"] == "mean" and trial.params["encoder"] == "lm"
 
 
 @pytest.mark.parametrize(
