@@ -1,4 +1,4 @@
-"""Benchmark: what the pre-trained encoder adds to the LSTM alone (no n-gram branch).
+"""Benchmark: what the pre-trained encoder adds to the LSTM alone, and to the blend.
 
 One bidirectional LSTM configuration trained three ways, through the sweep's own trial code
 (``search.train_epochs``): from scratch, from the word vectors (PPMI + SVD on the training
@@ -6,7 +6,9 @@ and unlabelled reviews), and from the language model (``sweep pretrain``, cached
 storage: a second run of this script reuses it). Each arm trains ``--epochs`` epochs on the
 training split; the epoch with the best validation accuracy is scored once on the test
 split. Also the language model's held-out perplexity and cost, and a linear probe of its
-frozen states against a random LSTM's. Prints JSON.
+frozen states against a random LSTM's. With ``--ngram-buckets N`` the bilstm has the n-gram
+branch beside it, and each arm also reports its LSTM branch alone, its n-gram branch alone
+and the blend an export ships (the LSTM's weight fitted on validation). Prints JSON.
 
     python bench/pretrain_ablation.py --data ../shared/data/imdb/aclImdb_v1.tar.gz
     python bench/pretrain_ablation.py --data SMALL_ARCHIVE --quick   # tiny sizes (CI)
@@ -68,7 +70,7 @@ def _arm(encoder: str, args, spec, data) -> dict:
         "embedding_dim": args.embedding_dim,
         "units": args.units,
         "dropout": args.dropout,
-        "ngram_buckets": 0,
+        "ngram_buckets": args.ngram_buckets,
         "optimizer": "adam",
         "learning_rate": args.learning_rate,
         "batch_size": args.batch_size,
@@ -76,6 +78,8 @@ def _arm(encoder: str, args, spec, data) -> dict:
     }
     if encoder != "scratch":
         config.update(encoder_rate=args.encoder_rate, unfreeze=args.unfreeze)
+    if args.ngram_buckets:
+        config["ngram_dim"] = args.ngram_dim
     context = TrialContext(spec.train, args.epochs, os.cpu_count())
     start = time.perf_counter()
     best, best_weights, curve = -1.0, None, []
@@ -86,13 +90,34 @@ def _arm(encoder: str, args, spec, data) -> dict:
     net.set_weights(best_weights)
     x_test = sequence_view(data.x_test, args.vocab_size, args.sequence_length)
     test, _ = evaluate(net, x_test, data.y_test, classes=data.classes)
-    return {
+    out = {
         "config": config,
         "val_accuracy_by_epoch": curve,
         "best_epoch": int(np.argmax(curve)) + 1,
         "test_accuracy": round(test.accuracy, 4),
         "test_roc_auc": round(test.roc_auc, 4),
         "train_seconds": round(time.perf_counter() - start, 1),
+    }
+    if args.ngram_buckets:
+        x_val = sequence_view(data.x_val, args.vocab_size, args.sequence_length)
+        out["branches"] = branches(net, (x_val, data.y_val), (x_test, data.y_test))
+    return out
+
+
+def branches(net, val, test) -> dict:
+    """Test accuracy of the model's LSTM branch alone, its n-gram branch alone, and the blend
+    the export ships: the LSTM's weight fitted on validation, as ``sweep best`` does."""
+    import numpy as np
+
+    from sweep.model import blend_classes, branch_logits, fit_branch_weight
+
+    weight = fit_branch_weight(branch_logits(net, val[0]), val[1])
+    logits, y = branch_logits(net, test[0]), np.asarray(test[1]).astype(int)
+    return {
+        "lstm_branch_alone": round(float(np.mean(blend_classes(logits, 1.0) == y)), 4),
+        "ngram_branch_alone": round(float(np.mean(blend_classes(logits, 0.0) == y)), 4),
+        "lstm_weight_fitted_on_validation": weight,
+        "exported_blend": round(float(np.mean(blend_classes(logits, weight) == y)), 4),
     }
 
 
@@ -177,6 +202,14 @@ def main(argv=None) -> dict:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--encoder-rate", type=float, default=0.5)
     parser.add_argument("--unfreeze", default="gradual", choices=("all", "gradual"))
+    parser.add_argument(
+        "--ngram-buckets",
+        type=int,
+        default=0,
+        help="add the n-gram branch (e.g. 262144, the default space's): the arms then also "
+        "report each branch alone and the blend with the weight fitted on validation",
+    )
+    parser.add_argument("--ngram-dim", type=int, default=16)
     parser.add_argument("--arms", default=",".join(ARMS), help="comma-separated subset")
     args = parser.parse_args(argv)
     if args.quick:
@@ -201,7 +234,8 @@ def main(argv=None) -> dict:
     results = {arm: _arm(arm, args, spec, data) for arm in arms}
     probe = linear_probe(data, args) if data.language_model is not None else None
     out = {
-        "task": "IMDB polarity, LSTM alone (bilstm, no n-gram branch)",
+        "task": "IMDB polarity, "
+        + ("bilstm and n-gram branch" if args.ngram_buckets else "LSTM alone (bilstm, no n-grams)"),
         "n_train": len(data.y_train),
         "n_validation": len(data.y_val),
         "n_test": len(data.y_test),

@@ -549,7 +549,13 @@ def test_pretrain_ablation_quick(tmp_path):
     # 120 labelled training reviews less the 20 % validation split, and the unlabelled ones
     assert lm["reused"] is False and lm["perplexity"] > 1 and lm["reviews"] == 96 + 120
     again = run_bench(
-        "pretrain_ablation.py", "--data", archive, "--storage", tmp_path / "runs", "--arms", "lm"
-    )
+        "pretrain_ablation.py", "--data", archive, "--storage", tmp_path / "runs", "--arms", "lm",
+        "--ngram-buckets", "64",
+    )  # fmt: skip
     assert again["language_model"]["reused"] is True
+    assert again["arms"]["lm"]["config"]["ngram_buckets"] == 64
+    found = again["arms"]["lm"]["branches"]
+    assert 0 <= found["lstm_weight_fitted_on_validation"] <= 1
+    for key in ("lstm_branch_alone", "ngram_branch_alone", "exported_blend"):
+        assert 0 <= found[key] <= 1
     assert again["language_model"]["key"] == lm["key"]
