@@ -106,7 +106,8 @@ def _arm(encoder: str, args, spec, data) -> dict:
 
 def branches(net, val, test) -> dict:
     """Test accuracy of the model's LSTM branch alone, its n-gram branch alone, and the blend
-    the export ships: the LSTM's weight fitted on validation, as ``sweep best`` does."""
+    an export ships: the LSTM's weight fitted on validation, as each trial fits it for the
+    winner's exported model (``search.train_epochs``)."""
     import numpy as np
 
     from sweep.model import blend_classes, branch_logits, fit_branch_weight

@@ -76,8 +76,9 @@ def warm_start_points(
                 continue
             if reason:
                 out.notes.append(f"{source.label}: dropped {name} ({name} {reason})")
-            else:  # named as the trial draws it, so the enqueued value is the one used
-                point[param_name(name, source.config)] = value
+            else:
+                point[name] = value
+        point = _as_drawn(point, space, source.config)
         key = tuple(sorted(point.items()))
         if point and key not in seen:
             seen.add(key)
@@ -89,6 +90,16 @@ def warm_start_points(
             f"(data fingerprint differs): {', '.join(skipped_data)}"
         )
     return out
+
+
+def _as_drawn(point: dict[str, Any], space: SearchSpace, source: dict[str, Any]) -> dict[str, Any]:
+    """``point`` under the names the new space's trial draws them with (:func:`param_name`),
+    so an enqueued value is the one used: by the encoder that trial will have (the point's,
+    the one the new space fixes, else the source's)."""
+    encoders = space.encoder.values
+    encoder = point.get("encoder", encoders[0] if len(encoders) == 1 else source.get("encoder"))
+    drawn = {"encoder": encoder or "scratch"}
+    return {param_name(name, drawn): value for name, value in point.items()}
 
 
 def seed_study(

@@ -172,6 +172,13 @@ def test_a_pretrained_encoders_pooling_is_its_own_optuna_parameter_and_warm_star
     study.enqueue_trial(warm.points[0])
     trial = study.ask()
     assert space(trial)["pooling"] == "mean" and trial.params["encoder"] == "lm"
+    # named by the encoder the new trial will have, where the new space fixes it
+    only_lm = parse_sweep_spec({"space": {**LM_SPACE, "encoder": ["lm"]}}).space
+    scratch_source = {"architecture": "bilstm", "pooling": "max"}  # a sweep without encoders
+    warm = warm_start_points([WarmSource("old/2", "fp", scratch_source)], only_lm, "fp")
+    assert warm.points[0] == {"architecture": "bilstm", "pooling_lm": "max"}
+    warm = warm_start_points([WarmSource("old/1", "fp", source)], SearchSpace(), "fp")
+    assert warm.points[0]["pooling"] == "mean" and "pooling_lm" not in warm.points[0]
 
 
 @pytest.mark.parametrize(
