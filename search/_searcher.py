@@ -38,6 +38,8 @@ from typing import Any
 
 from ray.tune.search.optuna import OptunaSearch
 
+from ._space import STUDY_ONLY_NAMES
+
 log = logging.getLogger(__name__)
 DUPLICATE_ATTR = "sweep:duplicate"
 RAY_TRIAL_ATTR = "sweep:ray_trial"
@@ -134,6 +136,8 @@ class FidelityAwareOptunaSearch(OptunaSearch):
         if 0 < getattr(self, "max_live", 0) <= live:
             return None  # Ray asks again when a trial ends
         params = self._suggest_unseen(trial_id)
+        if isinstance(params, dict):  # the configuration, without names only the study has
+            params = {k: v for k, v in params.items() if k not in STUDY_ONLY_NAMES}
         if params is not None and trial_id in self._ot_trials:
             storage, ot_trial = self._ot_study._storage, self._ot_trials[trial_id]
             storage.set_trial_system_attr(ot_trial._trial_id, RAY_TRIAL_ATTR, trial_id)

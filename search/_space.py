@@ -115,6 +115,11 @@ def param_name(name: str, config: dict[str, Any]) -> str:
     return f"{name}_{encoder}" if name == "pooling" and encoder != "scratch" else name
 
 
+# Optuna names no configuration has: Ray Tune's OptunaSearch merges every drawn parameter,
+# by that name, into the configuration the space returns (which has it as ``pooling``)
+STUDY_ONLY_NAMES = frozenset(f"pooling_{e}" for e in ENCODERS if e != "scratch")
+
+
 def _c(*values: Any) -> Choice:
     return Choice(tuple(values))
 

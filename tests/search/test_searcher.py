@@ -327,3 +327,19 @@ def test_concurrency_is_limited_by_the_searcher_so_every_trials_end_reaches_the_
     for t in optuna.load_study(study_name="limit", storage=storage).trials:
         by_ray.setdefault(t.system_attrs["sweep:ray_trial"], []).append(t.state.name)
     assert by_ray == {"t1": ["COMPLETE"], "t2": ["FAIL", "COMPLETE"], "t3": ["RUNNING"]}
+
+
+def test_suggested_configurations_carry_the_pooling_under_its_own_key_only():
+    # the study draws a pre-trained encoder's pooling as pooling_<encoder>; the trial's
+    # configuration (what the model reads) has it as pooling and nothing else
+    encoders = {"encoder": ["scratch", "lm"], "pooling": ["max", "mean"]}
+    space = parse_space({**SMALL, "architecture": ["bilstm"], **encoders})
+    searcher = FidelityAwareOptunaSearch(
+        space=space, metric="val_accuracy", mode="max", seed=0, max_epochs=2
+    )
+    configs = [searcher.suggest(f"t{i}") for i in range(12)]
+    assert {c["encoder"] for c in configs} == {"scratch", "lm"}
+    for config in configs:
+        assert config["pooling"] in ("max", "mean")
+        assert not any(k.startswith("pooling_") for k in config)
+    assert any("pooling_lm" in t.params for t in searcher._ot_study.trials)
