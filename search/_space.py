@@ -117,7 +117,7 @@ def param_name(name: str, config: dict[str, Any]) -> str:
 
 # Optuna names no configuration has: Ray Tune's OptunaSearch merges every drawn parameter,
 # by that name, into the configuration the space returns (which has it as ``pooling``)
-STUDY_ONLY_NAMES = frozenset(f"pooling_{e}" for e in ENCODERS if e != "scratch")
+STUDY_ONLY_NAMES = frozenset(param_name("pooling", {"encoder": e}) for e in ENCODERS) - {"pooling"}
 
 
 def _c(*values: Any) -> Choice:
